@@ -1,0 +1,28 @@
+"""The Task protocol: an object with ``execute()`` run on a worker thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_PRIORITY = 5
+
+
+class Task:
+    """Base class for task objects submitted with ``await engine.submit(task)``.
+
+    Subclasses implement :meth:`execute`; its return value (or exception) is what the awaiter
+    gets. ``execute`` runs on a native worker thread holding the GIL, so it suits blocking
+    calls and C extensions that release the GIL.
+    """
+
+    def execute(self) -> Any:
+        """Do the work; runs on a worker thread. Must be overridden."""
+        raise NotImplementedError(f"{type(self).__name__}.execute() is not implemented")
+
+    def priority(self) -> int:
+        """Scheduling priority 0-255, higher runs first (>= 8 uses the high lane). Default 5."""
+        return DEFAULT_PRIORITY
+
+    def estimated_duration_us(self) -> int:
+        """Expected run time in microseconds; weighs the node's load for placement. Default 1."""
+        return 1

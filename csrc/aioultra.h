@@ -1,0 +1,135 @@
+/* aioultra.h -- public C API of the aioultra core.
+ *
+ * The core runs native worker threads (grouped per NUMA node, optionally pinned) that
+ * execute task records: native kernels, batches of kernel calls, or Python callables
+ * through one entry function. Submissions go through per-node injector lanes;
+ * completions come back through a channel per event loop (a ring plus an eventfd).
+ * The core knows nothing about Python except the py_entry function pointer.
+ *
+ * Return codes: 0 or a positive count on success, a negative AIO_E* code on failure.
+ */
+#ifndef AIOULTRA_H
+#define AIOULTRA_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define AIO_OK 0
+#define AIO_EINVAL (-1)  /* invalid argument */
+#define AIO_ENOMEM (-2)  /* out of memory */
+#define AIO_EFULL (-3)   /* in-flight tasks reached the queue capacity */
+#define AIO_ECLOSED (-4) /* engine is stopping or stopped */
+#define AIO_ESYS (-5)    /* a system call failed; errno says which */
+
+/* Completion status of a task. */
+#define AIO_STATUS_OK 0        /* ran; rc is the kernel's result (negative: kernel error) */
+#define AIO_STATUS_FAILED 1    /* ran and failed (Python exception, or negative kernel rc) */
+#define AIO_STATUS_CANCELLED 2 /* cancelled before it started; never ran */
+#define AIO_STATUS_EXPIRED 3   /* deadline passed before it started; never ran */
+
+#define AIO_INLINE_OUT 64 /* outputs up to this many bytes live inside the task record */
+#define AIO_PRIORITY_HIGH 8 /* priority >= this goes to the high lane */
+
+typedef int64_t (*aio_kernel_fn)(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+/* Runs the Python job `id`; returns AIO_STATUS_OK or AIO_STATUS_FAILED. */
+typedef int32_t (*aio_py_entry_fn)(uint64_t id);
+
+typedef struct aio_engine aio_engine;
+typedef struct aio_channel aio_channel;
+typedef struct aio_task aio_task;
+
+typedef struct aio_engine_config {
+    int32_t n_nodes;              /* >= 1 */
+    const int32_t *node_workers;  /* n_nodes entries: workers on each node (>= 1 each) */
+    const int32_t *worker_cpus;   /* one CPU per worker (node order), or -1 for no pinning */
+    int32_t n_cpus_map;           /* entries in cpu_node (CPU id -> node index, -1 unknown) */
+    const int32_t *cpu_node;
+    uint32_t capacity;            /* max in-flight tasks; power of two >= 2 */
+    int32_t enable_stealing;
+    int32_t enable_affinity;
+    double balance_threshold;     /* fraction of capacity, 0.0 - 1.0 */
+    int64_t spin_ns;              /* how long an idle worker searches before parking */
+    aio_py_entry_fn py_entry;
+} aio_engine_config;
+
+/* One finished task, as copied out by aio_channel_drain. */
+typedef struct aio_completion {
+    uint64_t id;
+    int64_t rc;       /* kernel result, or item count of a batch */
+    int32_t status;   /* AIO_STATUS_* */
+    int32_t worker;   /* index of the worker that completed it */
+    uint8_t out[AIO_INLINE_OUT]; /* inline output (when out_cap <= AIO_INLINE_OUT at submit) */
+} aio_completion;
+
+typedef struct aio_worker_stats {
+    int32_t node;
+    int32_t planned_cpu;
+    int32_t cpu;            /* sched_getcpu() seen by the worker after pinning */
+    int32_t pinned;         /* 1 when pthread_setaffinity_np succeeded */
+    uint64_t executed;      /* tasks run (any status) */
+    uint64_t steals_local;  /* tasks this worker stole from same-node peers */
+    uint64_t steals_remote; /* tasks this worker took from other nodes */
+    uint64_t stolen_from;   /* tasks others stole from this worker's deque */
+    uint64_t parks;
+    int64_t deque_size;
+} aio_worker_stats;
+
+typedef struct aio_engine_stats {
+    uint64_t submitted, completed, failed, cancelled, expired;
+    int64_t in_flight;
+    uint32_t capacity;
+    int32_t n_workers, n_nodes;
+} aio_engine_stats;
+
+typedef struct aio_node_stats {
+    int64_t load;          /* weighted queued work (sum of task weights not yet started) */
+    int64_t queued;        /* tasks in the node's injector lanes */
+    uint64_t submitted;    /* tasks placed on this node */
+} aio_node_stats;
+
+/* Lifecycle. create validates the config; start launches and waits for the workers. */
+int aio_engine_create(const aio_engine_config *cfg, aio_engine **out);
+int aio_engine_start(aio_engine *e);
+/* Stops workers (queued tasks are abandoned: drain or cancel them first) and joins them. */
+int aio_engine_stop(aio_engine *e);
+void aio_engine_destroy(aio_engine *e);
+
+/* Channels: one per event loop; fd is the eventfd to watch for readability. */
+int aio_channel_create(aio_engine *e, aio_channel **out);
+int aio_channel_fd(aio_channel *ch);
+void aio_channel_destroy(aio_channel *ch);
+/* Copies up to max completions out, frees their records; returns how many. Loop thread only. */
+int aio_channel_drain(aio_channel *ch, aio_completion *out, int max);
+/* Arms the eventfd wake-up; returns 1 if completions are already waiting (drain again). */
+int aio_channel_arm(aio_channel *ch);
+/* Reads the eventfd counter (clears it); 0 or AIO_ESYS. */
+int aio_channel_ack(aio_channel *ch);
+
+/* Submission. fn == NULL submits the Python job `id` (runs py_entry(id)). out/out_cap: when
+ * out_cap <= AIO_INLINE_OUT and out == NULL the output lands in the completion's inline buffer.
+ * deadline_ns: relative, 0 for none. weight >= 1 (estimated duration in us). node: -1 = choose. */
+int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
+               const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+               int32_t priority, int64_t deadline_ns, uint32_t weight, int32_t node, aio_task **task);
+/* A batch task: runs fn over n items, item i = in[offsets[i] .. offsets[i+1]), writing up to
+ * stride bytes at out + i*stride and its result into rcs[i]. Completion rc = n. */
+int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
+                     const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
+                     int64_t *rcs, int32_t priority, int32_t node, aio_task **task);
+/* Marks an in-flight task cancelled: a worker that has not started it will skip it. */
+void aio_task_cancel(aio_task *t);
+
+/* Statistics (relaxed reads, momentarily inconsistent across counters). */
+void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out);
+int aio_worker_get_stats(aio_engine *e, int32_t index, aio_worker_stats *out);
+int aio_node_get_stats(aio_engine *e, int32_t node, aio_node_stats *out);
+
+/* Topology helpers: CPU the calling thread runs on (-1 unknown); pin the calling thread. */
+int32_t aio_current_cpu(void);
+int aio_pin_current_thread(int32_t cpu);
+
+/* Built-in kernels. */
+int64_t aio_kernel_noop(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+int64_t aio_kernel_spin(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+int64_t aio_kernel_keccak256(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+
+#endif

@@ -1,0 +1,101 @@
+/* cdef.h -- declarations fed to cffi's cdef (no preprocessor logic; values come from aioultra.h). */
+#define AIO_OK ...
+#define AIO_EINVAL ...
+#define AIO_ENOMEM ...
+#define AIO_EFULL ...
+#define AIO_ECLOSED ...
+#define AIO_ESYS ...
+#define AIO_STATUS_OK ...
+#define AIO_STATUS_FAILED ...
+#define AIO_STATUS_CANCELLED ...
+#define AIO_STATUS_EXPIRED ...
+#define AIO_INLINE_OUT ...
+#define AIO_PRIORITY_HIGH ...
+
+typedef int64_t (*aio_kernel_fn)(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+typedef int32_t (*aio_py_entry_fn)(uint64_t id);
+typedef struct aio_engine aio_engine;
+typedef struct aio_channel aio_channel;
+typedef struct aio_task aio_task;
+
+typedef struct aio_engine_config {
+    int32_t n_nodes;
+    const int32_t *node_workers;
+    const int32_t *worker_cpus;
+    int32_t n_cpus_map;
+    const int32_t *cpu_node;
+    uint32_t capacity;
+    int32_t enable_stealing;
+    int32_t enable_affinity;
+    double balance_threshold;
+    int64_t spin_ns;
+    aio_py_entry_fn py_entry;
+} aio_engine_config;
+
+typedef struct aio_completion {
+    uint64_t id;
+    int64_t rc;
+    int32_t status;
+    int32_t worker;
+    uint8_t out[64];
+} aio_completion;
+
+typedef struct aio_worker_stats {
+    int32_t node;
+    int32_t planned_cpu;
+    int32_t cpu;
+    int32_t pinned;
+    uint64_t executed;
+    uint64_t steals_local;
+    uint64_t steals_remote;
+    uint64_t stolen_from;
+    uint64_t parks;
+    int64_t deque_size;
+} aio_worker_stats;
+
+typedef struct aio_engine_stats {
+    uint64_t submitted, completed, failed, cancelled, expired;
+    int64_t in_flight;
+    uint32_t capacity;
+    int32_t n_workers, n_nodes;
+} aio_engine_stats;
+
+typedef struct aio_node_stats {
+    int64_t load;
+    int64_t queued;
+    uint64_t submitted;
+} aio_node_stats;
+
+int aio_engine_create(const aio_engine_config *cfg, aio_engine **out);
+int aio_engine_start(aio_engine *e);
+int aio_engine_stop(aio_engine *e);
+void aio_engine_destroy(aio_engine *e);
+
+int aio_channel_create(aio_engine *e, aio_channel **out);
+int aio_channel_fd(aio_channel *ch);
+void aio_channel_destroy(aio_channel *ch);
+int aio_channel_drain(aio_channel *ch, aio_completion *out, int max);
+int aio_channel_arm(aio_channel *ch);
+int aio_channel_ack(aio_channel *ch);
+
+int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
+               const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+               int32_t priority, int64_t deadline_ns, uint32_t weight, int32_t node, aio_task **task);
+int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
+                     const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
+                     int64_t *rcs, int32_t priority, int32_t node, aio_task **task);
+void aio_task_cancel(aio_task *t);
+
+void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out);
+int aio_worker_get_stats(aio_engine *e, int32_t index, aio_worker_stats *out);
+int aio_node_get_stats(aio_engine *e, int32_t node, aio_node_stats *out);
+
+int32_t aio_current_cpu(void);
+int aio_pin_current_thread(int32_t cpu);
+
+int64_t aio_kernel_noop(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+int64_t aio_kernel_spin(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+int64_t aio_kernel_keccak256(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+
+/* The Python side of py_entry: runs job `id` on a worker thread (cffi takes the GIL). */
+extern "Python" int32_t aio_py_entry(uint64_t id);

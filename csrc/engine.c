@@ -1,0 +1,279 @@
+/* engine.c -- engine lifecycle, channels, submission and statistics.
+ *
+ * Submission path (loop thread): record from the pool (none left: AIO_EFULL) -> choose a
+ * node (the caller's, unless its load exceeds the least-loaded node's by threshold_units)
+ * -> push onto that node's injector lane -> wake one of its parked workers if none searches.
+ */
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "completion.h"
+
+int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
+    if (cfg == NULL || out == NULL || cfg->n_nodes < 1 || cfg->node_workers == NULL || cfg->py_entry == NULL)
+        return AIO_EINVAL;
+    if (cfg->capacity < 2 || (cfg->capacity & (cfg->capacity - 1)) != 0) return AIO_EINVAL;
+    if (cfg->balance_threshold < 0.0 || cfg->balance_threshold > 1.0 || cfg->spin_ns < 0) return AIO_EINVAL;
+    int32_t n_workers = 0;
+    for (int32_t i = 0; i < cfg->n_nodes; i++) {
+        if (cfg->node_workers[i] < 1) return AIO_EINVAL;
+        n_workers += cfg->node_workers[i];
+    }
+    aio_engine *e = calloc(1, sizeof *e);
+    if (e == NULL) return AIO_ENOMEM;
+    e->n_nodes = cfg->n_nodes;
+    e->n_workers = n_workers;
+    e->capacity = cfg->capacity;
+    e->enable_stealing = cfg->enable_stealing;
+    e->enable_affinity = cfg->enable_affinity;
+    e->threshold_units = (int64_t)(cfg->balance_threshold * (double)cfg->capacity);
+    e->spin_ns = cfg->spin_ns;
+    e->py_entry = cfg->py_entry;
+    e->n_cpus_map = cfg->n_cpus_map > 0 && cfg->cpu_node != NULL ? cfg->n_cpus_map : 0;
+    e->cpu_node = calloc((size_t)(e->n_cpus_map > 0 ? e->n_cpus_map : 1), sizeof(int32_t));
+    e->nodes = aligned_alloc(AIO_CACHELINE, sizeof(aio_node) * (size_t)e->n_nodes);
+    e->workers = aligned_alloc(AIO_CACHELINE, sizeof(aio_worker) * (size_t)n_workers);
+    if (e->cpu_node == NULL || e->nodes == NULL || e->workers == NULL || aio_pool_init(&e->pool, cfg->capacity) != AIO_OK) {
+        free(e->cpu_node);
+        free(e->nodes);
+        free(e->workers);
+        free(e);
+        return AIO_ENOMEM;
+    }
+    memset(e->nodes, 0, sizeof(aio_node) * (size_t)e->n_nodes);
+    memset(e->workers, 0, sizeof(aio_worker) * (size_t)n_workers);
+    for (int32_t i = 0; i < e->n_cpus_map; i++) {
+        int32_t node = cfg->cpu_node[i];
+        e->cpu_node[i] = node >= 0 && node < e->n_nodes ? node : -1;
+    }
+    int32_t next = 0;
+    for (int32_t i = 0; i < e->n_nodes; i++) {
+        aio_node *n = &e->nodes[i];
+        n->first_worker = next;
+        n->n_workers = cfg->node_workers[i];
+        if (aio_injector_init(&n->injector, cfg->capacity) != AIO_OK) {
+            for (int32_t j = 0; j < i; j++) aio_injector_destroy(&e->nodes[j].injector);
+            aio_pool_destroy(&e->pool);
+            free(e->cpu_node);
+            free(e->nodes);
+            free(e->workers);
+            free(e);
+            return AIO_ENOMEM;
+        }
+        for (int32_t k = 0; k < n->n_workers; k++, next++) {
+            aio_worker *w = &e->workers[next];
+            w->engine = e;
+            w->index = next;
+            w->node = i;
+            w->planned_cpu = cfg->worker_cpus != NULL ? cfg->worker_cpus[next] : -1;
+            w->rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(next + 1);
+            st_relaxed(&w->cpu, -1); /* relaxed: not started yet */
+        }
+    }
+    *out = e;
+    return AIO_OK;
+}
+
+int aio_engine_start(aio_engine *e) {
+    if (e->started != 0) return AIO_EINVAL;
+    for (int32_t i = 0; i < e->n_workers; i++) {
+        if (pthread_create(&e->workers[i].thread, NULL, aio_worker_main, &e->workers[i]) != 0) {
+            aio_engine_stop(e);
+            return AIO_ESYS;
+        }
+        e->started++;
+    }
+    /* acquire: every worker's deque is initialised before anyone may steal from it */
+    int32_t r;
+    while ((r = ld_acquire(&e->ready)) < e->n_workers) sched_yield();
+    if (r != e->n_workers) { /* a worker could not allocate its deque */
+        aio_engine_stop(e);
+        return AIO_ENOMEM;
+    }
+    return AIO_OK;
+}
+
+int aio_engine_stop(aio_engine *e) {
+    st_seq_cst(&e->stop, 1); /* seq_cst: a parker re-checks stop after announcing itself */
+    for (int32_t i = 0; i < e->n_nodes; i++) aio_node_wake_all(&e->nodes[i]);
+    for (int32_t i = 0; i < e->started; i++) pthread_join(e->workers[i].thread, NULL);
+    e->started = 0;
+    return AIO_OK;
+}
+
+void aio_engine_destroy(aio_engine *e) {
+    if (e == NULL) return;
+    if (e->started) aio_engine_stop(e);
+    /* a worker that started has a deque; one that failed before init has buf == NULL */
+    for (int32_t i = 0; i < e->n_workers; i++)
+        if (ld_relaxed(&e->workers[i].deque.buf) != NULL) aio_deque_destroy(&e->workers[i].deque); /* relaxed: joined */
+    for (int32_t i = 0; i < e->n_nodes; i++) aio_injector_destroy(&e->nodes[i].injector);
+    aio_pool_destroy(&e->pool);
+    free(e->cpu_node);
+    free(e->nodes);
+    free(e->workers);
+    free(e);
+}
+
+int aio_channel_create(aio_engine *e, aio_channel **out) {
+    aio_channel *ch = aligned_alloc(AIO_CACHELINE, sizeof *ch);
+    if (ch == NULL) return AIO_ENOMEM;
+    memset(ch, 0, sizeof *ch);
+    int rc = aio_channel_init(ch, e, &e->pool, e->capacity);
+    if (rc != AIO_OK) {
+        free(ch);
+        return rc;
+    }
+    *out = ch;
+    return AIO_OK;
+}
+
+void aio_channel_destroy(aio_channel *ch) {
+    if (ch == NULL) return;
+    aio_channel_fini(ch);
+    free(ch);
+}
+
+static int32_t choose_node(aio_engine *e, int32_t node) {
+    if (e->n_nodes == 1) return 0;
+    if (node >= 0 && node < e->n_nodes) return node;
+    int32_t cpu = aio_current_cpu();
+    int32_t mine = cpu >= 0 && cpu < e->n_cpus_map ? e->cpu_node[cpu] : -1;
+    if (mine < 0) mine = 0;
+    int32_t least = 0;
+    int64_t least_load = INT64_MAX;
+    for (int32_t i = 0; i < e->n_nodes; i++) {
+        int64_t l = ld_relaxed(&e->nodes[i].load); /* relaxed: a heuristic */
+        if (l < least_load) {
+            least_load = l;
+            least = i;
+        }
+    }
+    int64_t my_load = ld_relaxed(&e->nodes[mine].load); /* relaxed: a heuristic */
+    return my_load - least_load > e->threshold_units ? least : mine;
+}
+
+static int enqueue(aio_engine *e, aio_task *t, int32_t node, int32_t priority, aio_task **task) {
+    t->node = choose_node(e, node);
+    t->high = priority >= AIO_PRIORITY_HIGH;
+    aio_node *n = &e->nodes[t->node];
+    add_relaxed(&n->load, (int64_t)t->weight); /* relaxed: a heuristic */
+    add_relaxed(&n->submitted, 1);             /* relaxed: statistics */
+    add_relaxed(&e->submitted, 1);             /* relaxed: statistics */
+    aio_injector_push(&n->injector, t);        /* cannot fail: lanes hold the pool's capacity */
+    aio_node_notify(e, n);
+    if (task != NULL) *task = t;
+    return AIO_OK;
+}
+
+static aio_task *prepare(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx, int *rc) {
+    if (ld_relaxed(&e->stop)) { /* relaxed: stop is set by the thread that also stops submitting */
+        *rc = AIO_ECLOSED;
+        return NULL;
+    }
+    aio_task *t = aio_pool_alloc(&e->pool);
+    if (t == NULL) {
+        *rc = AIO_EFULL;
+        return NULL;
+    }
+    t->id = id;
+    t->fn = fn;
+    t->ctx = ctx;
+    t->channel = ch;
+    t->offsets = NULL;
+    t->rcs = NULL;
+    t->n_items = 0;
+    t->deadline_ns = 0;
+    t->weight = 1;
+    t->status = AIO_STATUS_OK;
+    *rc = AIO_OK;
+    return t;
+}
+
+int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
+               const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+               int32_t priority, int64_t deadline_ns, uint32_t weight, int32_t node, aio_task **task) {
+    if (ch == NULL || deadline_ns < 0 || (out == NULL && out_cap > AIO_INLINE_OUT) || (in == NULL && in_len > 0))
+        return AIO_EINVAL;
+    int rc;
+    aio_task *t = prepare(e, ch, id, fn, ctx, &rc);
+    if (t == NULL) return rc;
+    t->in = in;
+    t->in_len = in_len;
+    t->out = out;
+    t->out_cap = out_cap;
+    t->weight = weight > 0 ? weight : 1;
+    t->deadline_ns = deadline_ns > 0 ? aio_now_ns() + deadline_ns : 0;
+    return enqueue(e, t, node, priority, task);
+}
+
+int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
+                     const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
+                     int64_t *rcs, int32_t priority, int32_t node, aio_task **task) {
+    if (ch == NULL || fn == NULL || n == 0 || offsets == NULL || rcs == NULL || (out == NULL && stride > 0))
+        return AIO_EINVAL;
+    int rc;
+    aio_task *t = prepare(e, ch, id, fn, ctx, &rc);
+    if (t == NULL) return rc;
+    t->in = in;
+    t->in_len = (size_t)offsets[n];
+    t->offsets = offsets;
+    t->n_items = n;
+    t->rcs = rcs;
+    t->out = out;
+    t->out_cap = stride;
+    t->weight = n;
+    return enqueue(e, t, node, priority, task);
+}
+
+void aio_task_cancel(aio_task *t) {
+    st_relaxed(&t->cancelled, 1); /* relaxed: a hint read by the worker before it starts t */
+}
+
+void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out) {
+    memset(out, 0, sizeof *out);
+    for (int32_t i = 0; i < e->n_workers; i++) {
+        aio_worker *w = &e->workers[i];
+        /* relaxed: statistics, momentarily inconsistent */
+        out->completed += ld_relaxed(&w->completed);
+        out->failed += ld_relaxed(&w->failed);
+        out->cancelled += ld_relaxed(&w->cancelled);
+        out->expired += ld_relaxed(&w->expired);
+    }
+    out->submitted = ld_relaxed(&e->submitted); /* relaxed: statistics */
+    out->in_flight = aio_pool_in_use(&e->pool);
+    out->capacity = e->capacity;
+    out->n_workers = e->n_workers;
+    out->n_nodes = e->n_nodes;
+}
+
+int aio_worker_get_stats(aio_engine *e, int32_t index, aio_worker_stats *out) {
+    if (index < 0 || index >= e->n_workers) return AIO_EINVAL;
+    aio_worker *w = &e->workers[index];
+    /* relaxed: statistics, momentarily inconsistent */
+    out->node = w->node;
+    out->planned_cpu = w->planned_cpu;
+    out->cpu = ld_relaxed(&w->cpu);
+    out->pinned = ld_relaxed(&w->pinned);
+    out->executed = ld_relaxed(&w->executed);
+    out->steals_local = ld_relaxed(&w->steals_local);
+    out->steals_remote = ld_relaxed(&w->steals_remote);
+    out->stolen_from = ld_relaxed(&w->stolen_from);
+    out->parks = ld_relaxed(&w->parks);
+    out->deque_size = ld_relaxed(&w->deque.buf) != NULL ? aio_deque_size(&w->deque) : 0;
+    return AIO_OK;
+}
+
+int aio_node_get_stats(aio_engine *e, int32_t node, aio_node_stats *out) {
+    if (node < 0 || node >= e->n_nodes) return AIO_EINVAL;
+    aio_node *n = &e->nodes[node];
+    out->load = ld_relaxed(&n->load);           /* relaxed: statistics */
+    out->queued = (int64_t)aio_injector_size(&n->injector);
+    out->submitted = ld_relaxed(&n->submitted); /* relaxed: statistics */
+    return AIO_OK;
+}
