@@ -93,7 +93,9 @@ class EngineConfig:
         if not 0.0 <= float(t) <= 1.0:
             raise ValueError(f"load_balance_threshold must be between 0.0 and 1.0, got {t}")
         s = self.spin_us
-        if not isinstance(s, int | float) or isinstance(s, bool) or not 0.0 <= float(s) <= 1e6:
+        if not isinstance(s, int | float) or isinstance(s, bool):
+            raise TypeError(f"spin_us must be a number, got {s!r}")
+        if not 0.0 <= float(s) <= 1e6:
             raise ValueError(f"spin_us must be a number between 0 and 1e6, got {s!r}")
         for name in ("enable_work_stealing", "enable_cpu_affinity", "numa_enabled"):
             if not isinstance(getattr(self, name), bool):
@@ -144,6 +146,10 @@ class EngineConfig:
         for field, (read, name) in readers.items():
             value = read(env, name)
             if value is not None:
+                try:
+                    EngineConfig().replace(**{field: value})
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"{name}={env[name]!r}: {exc}") from None
                 values[field] = value
         spec = env.get("AIOULTRA_TOPOLOGY", "").strip()
         if spec:

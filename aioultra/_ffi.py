@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from types import BuiltinFunctionType
 from typing import Any
 
 from ._core import ffi, lib
@@ -209,41 +210,40 @@ KERNEL_SPIN = lib.aio_kernel_spin
 KERNEL_KECCAK256 = lib.aio_kernel_keccak256
 
 
-def kernel_pointer(ptr: object) -> Cdata:
-    """A kernel function pointer from a cdata pointer (any FFI instance) or an integer address."""
-    if isinstance(ptr, int) and not isinstance(ptr, bool):
-        if ptr <= 0:
-            raise ValueError(f"kernel address must be positive, got {ptr}")
-        return ffi.cast("aio_kernel_fn", ptr)
-    if isinstance(ptr, ffi.CData):
-        if ptr == ffi.NULL:
-            raise ValueError("kernel pointer is NULL")
-        return ffi.cast("aio_kernel_fn", ptr)
-    # cdata of another FFI instance: go through its address
+def _address(obj: object, what: str, kinds: tuple[str, ...]) -> int:
+    """The address held by an int, a cdata of one of ``kinds`` (from any FFI instance) or a
+    cffi ``lib`` function; anything else (str, bytes, float, bool, data where code is needed)
+    is rejected instead of being cast into a junk address."""
+    if isinstance(obj, bool) or not isinstance(obj, int | ffi.CData | BuiltinFunctionType):
+        raise TypeError(f"{what} must be a cffi pointer or an int address, got {type(obj).__name__}")
+    if isinstance(obj, int):
+        if obj <= 0 or obj >= 1 << 64:
+            raise ValueError(f"{what} address must be positive and below 2**64, got {obj}")
+        return obj
     try:
-        import cffi
-
-        other = cffi.FFI()
-        address = int(other.cast("uintptr_t", ptr))
-    except (TypeError, cffi.FFIError):
-        raise TypeError(f"expected a C function pointer (cdata) or an address, got {type(ptr).__name__}") from None
+        address = int(ffi.cast("uintptr_t", obj))
+    except TypeError:
+        raise TypeError(f"{what} must be a cffi pointer or an int address, got {obj!r}") from None
     if address == 0:
-        raise ValueError("kernel pointer is NULL")
-    return ffi.cast("aio_kernel_fn", address)
+        raise ValueError(f"{what} is NULL")
+    if isinstance(obj, ffi.CData):
+        kind = ffi.typeof(obj).kind
+        if kind not in kinds:
+            raise TypeError(f"{what} must be a {' or '.join(kinds)} cdata, got a {kind} ({ffi.typeof(obj).cname})")
+    return address
+
+
+def kernel_pointer(ptr: object) -> Cdata:
+    """A kernel function pointer from a cdata function pointer (any FFI instance), a cffi
+    ``lib`` function, or an integer address."""
+    return ffi.cast("aio_kernel_fn", _address(ptr, "kernel pointer", ("function",)))
 
 
 def to_context(ctx: object) -> Cdata:
-    """A void* context from None, an int address or a cdata pointer."""
+    """A void* context from None, an int address or a cdata pointer/array."""
     if ctx is None:
         return ffi.NULL
-    if isinstance(ctx, int) and not isinstance(ctx, bool):
-        return ffi.cast("void *", ctx)
-    try:
-        return ffi.cast("void *", ctx)
-    except TypeError:
-        import cffi
-
-        return ffi.cast("void *", int(cffi.FFI().cast("uintptr_t", ctx)))
+    return ffi.cast("void *", _address(ctx, "kernel ctx", ("pointer", "array")))
 
 
 from_buffer = ffi.from_buffer

@@ -53,7 +53,7 @@ def link_args() -> list[str]:
 
 
 def make_builder(src: Path) -> FFI:
-    """An FFI builder for the C sources under ``src`` (a path relative to the cwd)."""
+    """An FFI builder for the C sources under ``src`` (relative to the cwd, or absolute)."""
     builder = FFI()
     builder.cdef((HERE / "cdef.h").read_text())
     builder.set_source(
@@ -72,5 +72,4 @@ ffibuilder = make_builder(REL)
 if __name__ == "__main__":
     # Standalone build: python csrc/ffi_build.py OUTDIR  ->  OUTDIR/aioultra/_core*.so
     out = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else HERE.parent
-    os.chdir(HERE.parent)
-    make_builder(Path("csrc")).compile(tmpdir=str(out), verbose=False)
+    make_builder(HERE).compile(tmpdir=str(out), verbose=False)  # absolute paths: compile() chdirs

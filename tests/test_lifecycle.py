@@ -1,0 +1,195 @@
+"""Lifecycle: open/close cycles leave no fd or thread behind; atexit stops live engines;
+fork() closes the engine in the child; aclose drains or cancels."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+import aioultra
+from aioultra import kernels
+
+from .helpers import wait_for
+
+CYCLES = int(os.environ.get("AIOULTRA_LIFECYCLE_CYCLES", "1000"))
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+async def test_open_close_cycles_leave_nothing() -> None:
+    async with aioultra.Engine(spin_us=0) as warm:  # import-time and first-use allocations
+        await wait_for(warm.submit(kernels.noop))
+    fds, threads = _fds(), _threads()
+    for i in range(CYCLES):
+        async with aioultra.Engine(spin_us=0, queue_capacity=64) as engine:
+            if i % 10 == 0:
+                assert await wait_for(engine.submit(lambda: 1)) == 1
+                assert await wait_for(engine.submit(kernels.noop)) == b""
+    assert _fds() == fds
+    assert _threads() == threads
+
+
+async def test_aclose_drains_queued_work() -> None:
+    engine = aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, spin_us=0)
+    await engine.start()
+    futures = [asyncio.ensure_future(engine.submit(kernels.spin, 100_000)) for _ in range(50)]
+    await asyncio.sleep(0)
+    await wait_for(engine.aclose())
+    assert all(f.done() and f.result() == b"" for f in futures)
+    assert not engine.running
+
+
+async def test_aclose_cancel_pending() -> None:
+    engine = aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, spin_us=0)
+    await engine.start()
+    started = threading.Event()
+    release = threading.Event()
+
+    def gate() -> int:
+        started.set()
+        release.wait(30)
+        return 1
+
+    first = asyncio.ensure_future(engine.submit(gate))
+    assert await asyncio.to_thread(started.wait, 30)
+    queued = [asyncio.ensure_future(engine.submit(kernels.spin, 1_000_000)) for _ in range(100)]
+    await asyncio.sleep(0)
+    closing = asyncio.ensure_future(engine.aclose(cancel_pending=True))
+    await asyncio.sleep(0)
+    release.set()
+    await wait_for(closing)
+    assert await wait_for(first) == 1  # already running: it finished
+    results = await asyncio.gather(*queued, return_exceptions=True)
+    assert all(isinstance(r, aioultra.EngineClosed) for r in results), results[:3]
+
+
+def _run(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+EXIT_SCRIPT = """
+    import asyncio, os, sys, time
+    import aioultra
+    from aioultra import kernels
+
+    def slow(x):
+        time.sleep(0.0005)
+        return x
+
+    async def main():
+        engine = aioultra.Engine(spin_us=5)
+        await engine.start()
+        for i in range(300):
+            asyncio.ensure_future(engine.submit(slow, i))
+            asyncio.ensure_future(engine.submit(kernels.spin, 20_000))
+        await asyncio.sleep(0.002)
+        sys.exit(0)   # leave with tasks in flight and the engine open
+
+    asyncio.run(main())
+"""
+
+
+def test_interpreter_exit_with_tasks_in_flight() -> None:
+    runs = int(os.environ.get("AIOULTRA_EXIT_RUNS", "20"))
+    for i in range(runs):
+        proc = _run(EXIT_SCRIPT)
+        assert proc.returncode == 0, f"run {i}: rc={proc.returncode}\n{proc.stderr[-2000:]}"
+
+
+FORK_SCRIPT = """
+    import asyncio, os, signal, sys
+    import aioultra
+    from aioultra import kernels
+
+    signal.alarm(60)
+
+    async def main():
+        async with aioultra.Engine(spin_us=5) as engine:
+            for round in range(ROUNDS):
+                assert await engine.submit(kernels.noop) == b""
+                pid = os.fork()
+                if pid == 0:
+                    asyncio.events._set_running_loop(None)
+                    async def child():
+                        try:
+                            await engine.submit(kernels.noop)
+                        except aioultra.EngineClosed as exc:
+                            assert "fork" in str(exc), exc
+                            return 0
+                        return 3
+                    os._exit(asyncio.new_event_loop().run_until_complete(child()))
+                _, status = os.waitpid(pid, 0)
+                assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+                assert await engine.submit(lambda: round) == round  # the parent keeps working
+        print("forks ok")
+
+    asyncio.run(main())
+"""
+
+
+def test_fork_child_gets_engine_closed() -> None:
+    proc = _run(FORK_SCRIPT.replace("ROUNDS", "20"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "forks ok" in proc.stdout
+
+
+async def test_multiple_loops_share_one_engine(engine: aioultra.Engine) -> None:
+    per_thread = 2000
+    results: dict[int, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def run_loop(index: int) -> None:
+        import uvloop
+
+        async def body() -> list[int]:
+            loop = asyncio.get_running_loop()
+
+            def tag(i: int) -> int:
+                return index * 1_000_000 + i
+
+            out = await asyncio.gather(*(engine.submit(tag, i) for i in range(per_thread)))
+            digests = await engine.map(kernels.keccak256, [bytes([index])] * 100)
+            assert len(set(digests)) == 1
+            assert asyncio.get_running_loop() is loop
+            return list(out)
+
+        factory = uvloop.new_event_loop if index % 2 else asyncio.new_event_loop
+        loop = factory()
+        try:
+            results[index] = loop.run_until_complete(asyncio.wait_for(body(), 60))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            loop.close()
+
+    threads = [threading.Thread(target=run_loop, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    await asyncio.to_thread(lambda: [t.join(90) for t in threads])
+    assert not errors, errors
+    for index in range(4):
+        assert results[index] == [index * 1_000_000 + i for i in range(per_thread)]
+    # this loop's channel still works, and nothing is left in flight
+    assert await wait_for(engine.submit(kernels.noop)) == b""
+    assert engine.stats().queue_size == 0
+
+
+@pytest.mark.parametrize("capacity", [2, 64])
+async def test_small_capacities_work(capacity: int) -> None:
+    async with aioultra.Engine(queue_capacity=capacity, spin_us=0) as engine:
+        for _ in range(20):
+            assert await wait_for(engine.submit(kernels.noop)) == b""
+        assert len(await wait_for(engine.map(kernels.noop, [b""] * 100))) == 100
