@@ -67,7 +67,7 @@ def run_py_job(job_id: int) -> int:
     fn, args, kwargs = job.fn, job.args, job.kwargs
     try:
         job.result = fn(*args, **kwargs)
-    except BaseException as exc:  # noqa: BLE001 -- every exception goes to the awaiter unchanged
+    except BaseException as exc:
         job.error = exc
         del job, fn, args, kwargs  # the traceback holds this frame: break the cycle
         return int(_ffi.STATUS_FAILED)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import math
 import os
 import threading
@@ -121,9 +122,14 @@ class Engine:
             for cpu in cpus:
                 cpu_node[cpu] = index
         self._ptr = _ffi.engine_create(
-            node_workers, worker_cpus, cpu_node, self.config.queue_capacity,
-            self.config.enable_work_stealing, self.config.enable_cpu_affinity,
-            float(self.config.load_balance_threshold), int(self.config.spin_us * 1000),
+            node_workers,
+            worker_cpus,
+            cpu_node,
+            self.config.queue_capacity,
+            self.config.enable_work_stealing,
+            self.config.enable_cpu_affinity,
+            float(self.config.load_balance_threshold),
+            int(self.config.spin_us * 1000),
         )
         try:
             _ffi.engine_start(self._ptr)
@@ -138,12 +144,21 @@ class Engine:
         self._channel_for(loop)
         workers = self.stats().workers
         log.info(
-            "engine.start", workers=len(workers), nodes=topo.node_count, cpus=topo.cpus,
-            topology=str(topo), capacity=self.config.queue_capacity, spin_us=self.config.spin_us,
+            "engine.start",
+            workers=len(workers),
+            nodes=topo.node_count,
+            cpus=topo.cpus,
+            topology=str(topo),
+            capacity=self.config.queue_capacity,
+            spin_us=self.config.spin_us,
         )
         if self.config.enable_cpu_affinity:
-            log.info("engine.pinning", planned=[w.planned_cpu for w in workers], running_on=[w.cpu for w in workers],
-                     unpinned=[w.index for w in workers if not w.pinned])
+            log.info(
+                "engine.pinning",
+                planned=[w.planned_cpu for w in workers],
+                running_on=[w.cpu for w in workers],
+                unpinned=[w.index for w in workers if not w.pinned],
+            )
 
     async def aclose(self, cancel_pending: bool = False) -> None:
         """Stop the engine: wait for (or, with ``cancel_pending``, cancel) work in flight, then
@@ -178,10 +193,8 @@ class Engine:
         if waiter is None or self._has_pending():
             return
         loop, fut = waiter
-        try:
-            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
-        except RuntimeError:
-            pass  # the closing loop itself is closed
+        with contextlib.suppress(RuntimeError):  # the closing loop itself is closed
+            loop.call_soon_threadsafe(_set_done, fut)
 
     def _shutdown(self) -> None:
         """Stop and join the workers, then free channels and the core."""
@@ -205,8 +218,14 @@ class Engine:
             self._ptr = None
             self._state = _CLOSED
             _live.discard(self)
-        log.info("engine.stop", submitted=stats.tasks_submitted, completed=stats.tasks_completed,
-                 failed=stats.tasks_failed, cancelled=stats.tasks_cancelled, expired=stats.tasks_expired)
+        log.info(
+            "engine.stop",
+            submitted=stats.tasks_submitted,
+            completed=stats.tasks_completed,
+            failed=stats.tasks_failed,
+            cancelled=stats.tasks_cancelled,
+            expired=stats.tasks_expired,
+        )
 
     def _stop_for_exit(self) -> None:
         """atexit: cancel what is queued and join the workers before the interpreter finalizes."""
@@ -262,7 +281,12 @@ class Engine:
             log.warning("engine.queue_full", capacity=self.config.queue_capacity)
 
     async def submit(
-        self, target: Any, /, *args: Any, priority: int | None = None, deadline_us: float | None = None,
+        self,
+        target: Any,
+        /,
+        *args: Any,
+        priority: int | None = None,
+        deadline_us: float | None = None,
         **kwargs: Any,
     ) -> Any:
         """Run ``target`` on a worker and return its result.
@@ -295,9 +319,21 @@ class Engine:
             if out_cap > _ffi.INLINE_OUT:
                 job.out = _ffi.new("uint8_t[]", out_cap)
             try:
-                _ffi.submit(self._ptr, ch.ptr, job_id, target._fn, target._ctx, src, len(src) if data else 0,
-                            job.out if job.out is not None else _ffi.NULL, out_cap, prio, deadline_ns, 1,
-                            ch.task_out)
+                _ffi.submit(
+                    self._ptr,
+                    ch.ptr,
+                    job_id,
+                    target._fn,
+                    target._ctx,
+                    src,
+                    len(src) if data else 0,
+                    job.out if job.out is not None else _ffi.NULL,
+                    out_cap,
+                    prio,
+                    deadline_ns,
+                    1,
+                    ch.task_out,
+                )
             except QueueFull:
                 self._queue_full()
                 raise
@@ -327,16 +363,37 @@ class Engine:
         return await self._wait(ch, job_id, job)
 
     def _enqueue_python(
-        self, ch: Channel, job_id: int, fut: asyncio.Future[Any], fn: Callable[..., Any], args: tuple[Any, ...],
-        kwargs: dict[str, Any], prio: int, deadline_ns: int, weight: int,
+        self,
+        ch: Channel,
+        job_id: int,
+        fut: asyncio.Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        prio: int,
+        deadline_ns: int,
+        weight: int,
     ) -> Job:
         """Queue a Python job; raises QueueFull/EngineClosed synchronously (nothing queued then)."""
         job = Job(fut, KIND_PYTHON)
         job.fn, job.args, job.kwargs = fn, args, kwargs
         register_py_job(job_id, job)
         try:
-            _ffi.submit(self._ptr, ch.ptr, job_id, _ffi.NULL, _ffi.NULL, _ffi.NULL, 0, _ffi.NULL, 0, prio,
-                        deadline_ns, weight, ch.task_out)
+            _ffi.submit(
+                self._ptr,
+                ch.ptr,
+                job_id,
+                _ffi.NULL,
+                _ffi.NULL,
+                _ffi.NULL,
+                0,
+                _ffi.NULL,
+                0,
+                prio,
+                deadline_ns,
+                weight,
+                ch.task_out,
+            )
         except BaseException as exc:
             forget_py_job(job_id)
             if isinstance(exc, QueueFull):
@@ -382,8 +439,17 @@ class Engine:
         parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
 
         def enqueue(index: int) -> Job:
-            return self._enqueue_python(ch, next_job_id(), loop.create_future(), _run_chunk, (target, parts[index]),
-                                        {}, prio, 0, len(parts[index]))
+            return self._enqueue_python(
+                ch,
+                next_job_id(),
+                loop.create_future(),
+                _run_chunk,
+                (target, parts[index]),
+                {},
+                prio,
+                0,
+                len(parts[index]),
+            )
 
         jobs = await self._run_batches(ch, len(parts), enqueue)
         return [r for job in jobs for r in job.future.result()]
@@ -429,7 +495,7 @@ class Engine:
             raise InvalidTask(f"kernel {kernel.name!r} takes encoded arguments; use submit() per item")
         n = len(items)
         offsets = _ffi.new("uint64_t[]", n + 1)
-        offsets[0:n + 1] = [0, *accumulate(len(x) for x in items)]
+        offsets[0 : n + 1] = [0, *accumulate(len(x) for x in items)]
         stride = kernel.out_size
         out = _ffi.new("uint8_t[]", max(1, n * stride))
         rcs = _ffi.new("int64_t[]", n)
@@ -446,9 +512,21 @@ class Engine:
             job.kernel = kernel
             job.keep = keep
             try:
-                _ffi.submit_batch(self._ptr, ch.ptr, job_id, kernel._fn, kernel._ctx, src, offsets + start,
-                                  min(chunk, n - start), out + start * stride, stride, rcs + start, prio,
-                                  ch.task_out)
+                _ffi.submit_batch(
+                    self._ptr,
+                    ch.ptr,
+                    job_id,
+                    kernel._fn,
+                    kernel._ctx,
+                    src,
+                    offsets + start,
+                    min(chunk, n - start),
+                    out + start * stride,
+                    stride,
+                    rcs + start,
+                    prio,
+                    ch.task_out,
+                )
             except QueueFull:
                 self._queue_full()
                 raise
@@ -476,34 +554,66 @@ class Engine:
         workers = []
         for i in range(e.n_workers):
             w = _ffi.worker_stats(self._ptr, i)
-            workers.append(WorkerStats(
-                index=i, node=w.node, planned_cpu=w.planned_cpu, cpu=w.cpu, pinned=bool(w.pinned),
-                executed=w.executed, steals_local=w.steals_local, steals_remote=w.steals_remote,
-                stolen_from=w.stolen_from, parks=w.parks, queue_depth=w.deque_size,
-            ))
+            workers.append(
+                WorkerStats(
+                    index=i,
+                    node=w.node,
+                    planned_cpu=w.planned_cpu,
+                    cpu=w.cpu,
+                    pinned=bool(w.pinned),
+                    executed=w.executed,
+                    steals_local=w.steals_local,
+                    steals_remote=w.steals_remote,
+                    stolen_from=w.stolen_from,
+                    parks=w.parks,
+                    queue_depth=w.deque_size,
+                )
+            )
         topo = self.topology
         nodes = []
         for n in range(e.n_nodes):
             ns = _ffi.node_stats(self._ptr, n)
             mine = [w for w in workers if w.node == n]
-            nodes.append(NodeStats(
-                index=n, cpus=tuple(topo.nodes[n]), workers=len(mine), load=ns.load, queue_depth=ns.queued,
-                submitted=ns.submitted, executed=sum(w.executed for w in mine),
-                steals_local=sum(w.steals_local for w in mine), steals_remote=sum(w.steals_remote for w in mine),
-                stolen_from=sum(w.stolen_from for w in mine),
-            ))
+            nodes.append(
+                NodeStats(
+                    index=n,
+                    cpus=tuple(topo.nodes[n]),
+                    workers=len(mine),
+                    load=ns.load,
+                    queue_depth=ns.queued,
+                    submitted=ns.submitted,
+                    executed=sum(w.executed for w in mine),
+                    steals_local=sum(w.steals_local for w in mine),
+                    steals_remote=sum(w.steals_remote for w in mine),
+                    stolen_from=sum(w.stolen_from for w in mine),
+                )
+            )
         uptime = time.monotonic() - self._started_at
         finished = e.completed + e.failed + e.cancelled + e.expired
         return EngineStats(
-            tasks_submitted=e.submitted, tasks_completed=e.completed, tasks_failed=e.failed,
-            tasks_cancelled=e.cancelled, tasks_expired=e.expired,
-            steals=sum(w.steals for w in workers), queue_size=e.in_flight, queue_capacity=e.capacity,
-            throughput=finished / uptime if uptime > 0 else 0.0, uptime_s=uptime,
-            workers=tuple(workers), nodes=tuple(nodes),
+            tasks_submitted=e.submitted,
+            tasks_completed=e.completed,
+            tasks_failed=e.failed,
+            tasks_cancelled=e.cancelled,
+            tasks_expired=e.expired,
+            steals=sum(w.steals for w in workers),
+            queue_size=e.in_flight,
+            queue_capacity=e.capacity,
+            throughput=finished / uptime if uptime > 0 else 0.0,
+            uptime_s=uptime,
+            workers=tuple(workers),
+            nodes=tuple(nodes),
         )
 
     def __repr__(self) -> str:
-        return f"<aioultra.Engine {self._state} workers={len(self._worker_nodes)} capacity={self.config.queue_capacity}>"
+        return (
+            f"<aioultra.Engine {self._state} workers={len(self._worker_nodes)} capacity={self.config.queue_capacity}>"
+        )
+
+
+def _set_done(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -517,7 +627,7 @@ def _stop_all_at_exit() -> None:
     for engine in list(_live):
         try:
             engine._stop_for_exit()
-        except Exception:  # noqa: BLE001 -- exiting anyway; keep stopping the others
+        except Exception:
             log.exception("engine.exit_stop_failed")
 
 

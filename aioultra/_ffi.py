@@ -59,7 +59,7 @@ def _entry_error(exc_type: Any, exc: BaseException | None, tb: Any) -> int:
     return int(STATUS_FAILED)
 
 
-@ffi.def_extern(onerror=_entry_error)  # type: ignore[misc]
+@ffi.def_extern(onerror=_entry_error)  # type: ignore[untyped-decorator]
 def aio_py_entry(job_id: int) -> int:
     """Called by a worker thread (cffi holds the GIL for us) to run one Python job."""
     dispatch = _dispatch
@@ -153,23 +153,45 @@ _submit_batch = lib.aio_submit_batch
 
 
 def submit(
-    engine: Cdata, channel: Cdata, job_id: int, fn: Cdata, ctx: Cdata, data: Cdata, size: int,
-    out: Cdata, out_cap: int, priority: int, deadline_ns: int, weight: int, task_out: Cdata,
+    engine: Cdata,
+    channel: Cdata,
+    job_id: int,
+    fn: Cdata,
+    ctx: Cdata,
+    data: Cdata,
+    size: int,
+    out: Cdata,
+    out_cap: int,
+    priority: int,
+    deadline_ns: int,
+    weight: int,
+    task_out: Cdata,
 ) -> None:
     """aio_submit; the task pointer lands in task_out[0]."""
-    rc = _submit(engine, channel, job_id, fn, ctx, data, size, out, out_cap, priority, deadline_ns,
-                 weight, -1, task_out)
+    rc = _submit(
+        engine, channel, job_id, fn, ctx, data, size, out, out_cap, priority, deadline_ns, weight, -1, task_out
+    )
     if rc != 0:
         check(rc, "submit")
 
 
 def submit_batch(
-    engine: Cdata, channel: Cdata, job_id: int, fn: Cdata, ctx: Cdata, data: Cdata, offsets: Cdata,
-    n: int, out: Cdata, stride: int, rcs: Cdata, priority: int, task_out: Cdata,
+    engine: Cdata,
+    channel: Cdata,
+    job_id: int,
+    fn: Cdata,
+    ctx: Cdata,
+    data: Cdata,
+    offsets: Cdata,
+    n: int,
+    out: Cdata,
+    stride: int,
+    rcs: Cdata,
+    priority: int,
+    task_out: Cdata,
 ) -> None:
     """aio_submit_batch: one task running fn over n items."""
-    rc = _submit_batch(engine, channel, job_id, fn, ctx, data, offsets, n, out, stride, rcs, priority, -1,
-                       task_out)
+    rc = _submit_batch(engine, channel, job_id, fn, ctx, data, offsets, n, out, stride, rcs, priority, -1, task_out)
     if rc != 0:
         check(rc, "map")
 

@@ -52,14 +52,10 @@ def _parse_cpu_id(token: str, part: str, text: str) -> int:
     """Parse one decimal CPU id of ``part`` (an element of cpulist ``text``)."""
     token = token.strip()
     if not _NUMBER.fullmatch(token):
-        raise ValueError(
-            f"invalid cpulist element {part!r} in {text!r}: {token!r} is not a CPU number"
-        )
+        raise ValueError(f"invalid cpulist element {part!r} in {text!r}: {token!r} is not a CPU number")
     value = int(token)
     if value > MAX_CPU_ID:
-        raise ValueError(
-            f"invalid cpulist element {part!r} in {text!r}: CPU {value} exceeds the maximum {MAX_CPU_ID}"
-        )
+        raise ValueError(f"invalid cpulist element {part!r} in {text!r}: CPU {value} exceeds the maximum {MAX_CPU_ID}")
     return value
 
 
@@ -67,15 +63,11 @@ def _parse_group(spec: str, part: str, text: str) -> tuple[int, int]:
     """Parse the ``used/group`` suffix of a kernel ``a-b:used/group`` range."""
     used_text, sep, group_text = spec.partition("/")
     if not sep:
-        raise ValueError(
-            f"invalid cpulist element {part!r} in {text!r}: expected 'used/group' after ':'"
-        )
+        raise ValueError(f"invalid cpulist element {part!r} in {text!r}: expected 'used/group' after ':'")
     used = _parse_cpu_id(used_text, part, text)
     group = _parse_cpu_id(group_text, part, text)
     if group == 0 or used > group:
-        raise ValueError(
-            f"invalid cpulist element {part!r} in {text!r}: need 0 < group and used <= group"
-        )
+        raise ValueError(f"invalid cpulist element {part!r} in {text!r}: need 0 < group and used <= group")
     return used, group
 
 
@@ -110,13 +102,9 @@ def parse_cpulist(text: str) -> list[int]:
             )
         if colon:
             if not dash:
-                raise ValueError(
-                    f"invalid cpulist element {part!r} in {text!r}: ':used/group' requires a range"
-                )
+                raise ValueError(f"invalid cpulist element {part!r} in {text!r}: ':used/group' requires a range")
             used, group = _parse_group(group_text, part, text)
-            cpus.update(
-                cpu for cpu in range(first, last + 1) if (cpu - first) % group < used
-            )
+            cpus.update(cpu for cpu in range(first, last + 1) if (cpu - first) % group < used)
         else:
             cpus.update(range(first, last + 1))
     return sorted(cpus)
@@ -135,9 +123,7 @@ def format_cpulist(cpus: Iterable[int]) -> str:
     """
     ordered = sorted(set(cpus))
     if ordered and ordered[0] < 0:
-        raise ValueError(
-            f"negative CPU id {ordered[0]} cannot be formatted as a cpulist"
-        )
+        raise ValueError(f"negative CPU id {ordered[0]} cannot be formatted as a cpulist")
     parts: list[str] = []
     index = 0
     while index < len(ordered):
@@ -172,7 +158,7 @@ def _default_allowed_cpus() -> set[int]:
         # Imported dynamically: psutil is optional and ships without type stubs.
         psutil = importlib.import_module("psutil")
         affinity = psutil.Process().cpu_affinity()
-    except Exception:  # noqa: BLE001 - ImportError, AttributeError (macOS), psutil.Error
+    except Exception:
         affinity = ()
     cpus = {int(cpu) for cpu in affinity}
     return cpus or set(range(os.cpu_count() or 1))
@@ -200,9 +186,7 @@ class Topology:
 
     node_cpus: tuple[tuple[int, ...], ...]
     node_ids: tuple[int, ...] = ()
-    _cpu_to_node: Mapping[int, int] = field(
-        init=False, repr=False, compare=False, hash=False
-    )
+    _cpu_to_node: Mapping[int, int] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         nodes = tuple(tuple(sorted(set(node))) for node in self.node_cpus)
@@ -212,23 +196,17 @@ class Topology:
         if len(node_ids) != len(nodes):
             raise ValueError(f"{len(node_ids)} node ids given for {len(nodes)} nodes")
         if len(set(node_ids)) != len(node_ids) or min(node_ids) < 0:
-            raise ValueError(
-                f"node ids must be unique and non-negative, got {node_ids}"
-            )
+            raise ValueError(f"node ids must be unique and non-negative, got {node_ids}")
         cpu_to_node: dict[int, int] = {}
         for index, node in enumerate(nodes):
             if not node:
                 raise ValueError(f"node {node_ids[index]} has no CPUs")
             for cpu in node:
                 if not 0 <= cpu <= MAX_CPU_ID:
-                    raise ValueError(
-                        f"CPU id {cpu} of node {node_ids[index]} is outside 0..{MAX_CPU_ID}"
-                    )
+                    raise ValueError(f"CPU id {cpu} of node {node_ids[index]} is outside 0..{MAX_CPU_ID}")
                 previous = cpu_to_node.setdefault(cpu, index)
                 if previous != index:
-                    raise ValueError(
-                        f"CPU {cpu} appears in node {node_ids[previous]} and node {node_ids[index]}"
-                    )
+                    raise ValueError(f"CPU {cpu} appears in node {node_ids[previous]} and node {node_ids[index]}")
         object.__setattr__(self, "node_cpus", nodes)
         object.__setattr__(self, "node_ids", node_ids)
         object.__setattr__(self, "_cpu_to_node", cpu_to_node)
@@ -274,9 +252,7 @@ class Topology:
         try:
             return self._cpu_to_node[cpu]
         except KeyError:
-            raise ValueError(
-                f"CPU {cpu} is not part of the topology ({self})"
-            ) from None
+            raise ValueError(f"CPU {cpu} is not part of the topology ({self})") from None
 
     def collapsed(self) -> Topology:
         """Return a single-node topology (node id 0) holding every CPU.
@@ -290,8 +266,7 @@ class Topology:
         nodes = f"{self.node_count} NUMA node{'s' if self.node_count != 1 else ''}"
         cpus = f"{self.cpu_count} CPU{'s' if self.cpu_count != 1 else ''}"
         detail = " ".join(
-            f"node{node_id}={format_cpulist(node)}"
-            for node_id, node in zip(self.node_ids, self.node_cpus)
+            f"node{node_id}={format_cpulist(node)}" for node_id, node in zip(self.node_ids, self.node_cpus, strict=True)
         )
         return f"{nodes}, {cpus}: {detail}"
 
@@ -324,16 +299,12 @@ class Topology:
             ValueError: if there are no allowed CPUs at all, or an
                 ``allowed_cpus`` id lies outside ``0..MAX_CPU_ID``.
         """
-        allowed = (
-            set(allowed_cpus) if allowed_cpus is not None else _default_allowed_cpus()
-        )
+        allowed = set(allowed_cpus) if allowed_cpus is not None else _default_allowed_cpus()
         if not allowed:
             raise ValueError("no allowed CPUs: cannot build a topology")
         invalid = sorted(cpu for cpu in allowed if not 0 <= cpu <= MAX_CPU_ID)
         if invalid:
-            raise ValueError(
-                f"allowed CPU ids must lie in 0..{MAX_CPU_ID}, got {invalid}"
-            )
+            raise ValueError(f"allowed CPU ids must lie in 0..{MAX_CPU_ID}, got {invalid}")
 
         system = Path(sysfs_root) / "devices" / "system"
         online_cpus = _read_cpulist_file(system / "cpu" / "online")
@@ -387,17 +358,13 @@ class Topology:
             try:
                 cpus = parse_cpulist(part)
             except ValueError as exc:
-                raise ValueError(
-                    f"node {index} ({part.strip()!r}) of topology spec {spec!r}: {exc}"
-                ) from None
+                raise ValueError(f"node {index} ({part.strip()!r}) of topology spec {spec!r}: {exc}") from None
             if not cpus:
                 raise ValueError(f"node {index} of topology spec {spec!r} is empty")
             for cpu in cpus:
                 previous = owner.setdefault(cpu, index)
                 if previous != index:
-                    raise ValueError(
-                        f"CPU {cpu} is in both node {previous} and node {index} of topology spec {spec!r}"
-                    )
+                    raise ValueError(f"CPU {cpu} is in both node {previous} and node {index} of topology spec {spec!r}")
             node_cpus.append(tuple(cpus))
         return cls(tuple(node_cpus))
 

@@ -15,9 +15,9 @@ import threading
 
 import uvloop
 from keccak_ref import keccak256 as _keccak
+
 import aioultra
 from aioultra import kernels
-
 
 INPUTS = [bytes([i]) * (i * 3) for i in range(64)]  # a small set: the plain-Python reference is slow
 DIGESTS = [_keccak(x) for x in INPUTS]
@@ -84,8 +84,11 @@ async def main(tasks: int, window: int) -> None:
         finished = s.tasks_completed + s.tasks_failed + s.tasks_cancelled + s.tasks_expired
         assert s.queue_size == 0, s
         assert s.tasks_submitted == finished, s
-        print(f"stress ok: checked={mine[0] + other['r'][0]} cancelled={mine[1] + other['r'][1]} "
-              f"submitted={s.tasks_submitted} steals={s.steals}", flush=True)
+        print(
+            f"stress ok: checked={mine[0] + other['r'][0]} cancelled={mine[1] + other['r'][1]} "
+            f"submitted={s.tasks_submitted} steals={s.steals}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -165,15 +165,29 @@ def test_from_env_reads_every_variable() -> None:
         }
     )
     assert c == EngineConfig(
-        numa_enabled=False, enable_cpu_affinity=False, enable_work_stealing=False, workers_per_numa_node=3,
-        queue_capacity=1024, topology="0;1", load_balance_threshold=0.5, spin_us=7.5,
+        numa_enabled=False,
+        enable_cpu_affinity=False,
+        enable_work_stealing=False,
+        workers_per_numa_node=3,
+        queue_capacity=1024,
+        topology="0;1",
+        load_balance_threshold=0.5,
+        spin_us=7.5,
     )
 
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [("1", True), ("true", True), ("YES", True), (" on ", True), ("0", False), ("False", False),
-     ("no", False), ("OFF\n", False)],
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        (" on ", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("OFF\n", False),
+    ],
 )
 def test_from_env_booleans(raw: str, value: bool) -> None:
     pairs = (("AIOULTRA_NUMA_ENABLED", "numa_enabled"), ("AIOULTRA_CPU_AFFINITY", "enable_cpu_affinity"))

@@ -3,8 +3,21 @@
 import aioultra
 
 EXPECTED = {
-    "DeadlineExceeded", "Engine", "EngineClosed", "EngineConfig", "EngineStats", "InvalidTask", "Kernel",
-    "KernelError", "NodeStats", "QueueFull", "Task", "Topology", "UltraEngineError", "WorkerStats", "kernels",
+    "DeadlineExceeded",
+    "Engine",
+    "EngineClosed",
+    "EngineConfig",
+    "EngineStats",
+    "InvalidTask",
+    "Kernel",
+    "KernelError",
+    "NodeStats",
+    "QueueFull",
+    "Task",
+    "Topology",
+    "UltraEngineError",
+    "WorkerStats",
+    "kernels",
 }
 
 
@@ -15,8 +28,13 @@ def test_all_is_the_contract() -> None:
 
 
 def test_error_hierarchy() -> None:
-    for exc in (aioultra.QueueFull, aioultra.EngineClosed, aioultra.DeadlineExceeded, aioultra.InvalidTask,
-                aioultra.KernelError):
+    for exc in (
+        aioultra.QueueFull,
+        aioultra.EngineClosed,
+        aioultra.DeadlineExceeded,
+        aioultra.InvalidTask,
+        aioultra.KernelError,
+    ):
         assert issubclass(exc, aioultra.UltraEngineError)
     assert issubclass(aioultra.InvalidTask, TypeError)
     assert issubclass(aioultra.InvalidTask, ValueError)

@@ -38,8 +38,9 @@ VARIANTS = {
 
 
 def _runtime(name: str) -> str:
-    path = subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    path = subprocess.run(
+        ["gcc", f"-print-file-name={name}"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     if not os.path.isabs(path):
         pytest.skip(f"gcc has no {name}")
     return path
@@ -53,8 +54,9 @@ def build_sanitized(variant: str) -> Path:
     pkg = out / "aioultra"
     shutil.copytree(ROOT / "aioultra", pkg, ignore=shutil.ignore_patterns("*.so", "__pycache__", "bench"))
     env = dict(os.environ, AIOULTRA_SANITIZE=variant)
-    subprocess.run([sys.executable, str(ROOT / "csrc" / "ffi_build.py"), str(out)], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "csrc" / "ffi_build.py"), str(out)], env=env, check=True, capture_output=True
+    )
     assert list(pkg.glob("_core*.so")), "instrumented core was not built"
     return out
 
@@ -67,12 +69,24 @@ def test_engine_stress_under_sanitizer(variant: str) -> None:
     preload = " ".join(_runtime(lib) for lib in spec["preload"])
     root = build_sanitized(variant)
     env = dict(os.environ, PYTHONPATH=f"{root}{os.pathsep}{ROOT / 'tests'}", LD_PRELOAD=preload, **spec["env"])
-    probe = subprocess.run([sys.executable, "-c", "import aioultra._core as c; print(c.__file__)"], env=env,
-                           capture_output=True, text=True, cwd=root, timeout=60)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import aioultra._core as c; print(c.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=60,
+    )
     assert probe.returncode == 0, probe.stderr[-2000:]
     assert probe.stdout.strip().startswith(str(root)), f"the instrumented core was not the one loaded: {probe.stdout}"
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "engine_stress.py"), "--tasks", str(TASKS)],
-                          env=env, capture_output=True, text=True, cwd=root, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "engine_stress.py"), "--tasks", str(TASKS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=900,
+    )
     report = proc.stderr[-6000:]
     assert proc.returncode == 0, f"{variant}: rc={proc.returncode}\n{report}"
     assert spec["marker"] + ":" not in proc.stderr, report

@@ -162,9 +162,7 @@ def test_topology_value_semantics() -> None:
         (((-1,),), (), "-1"),
     ],
 )
-def test_topology_validates(
-    node_cpus: tuple[tuple[int, ...], ...], node_ids: tuple[int, ...], message: str
-) -> None:
+def test_topology_validates(node_cpus: tuple[tuple[int, ...], ...], node_ids: tuple[int, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Topology(node_cpus, node_ids)
 
@@ -194,9 +192,7 @@ def test_collapsed() -> None:
 
 
 def test_str() -> None:
-    assert str(Topology.from_spec("0-3;4-7")) == (
-        "2 NUMA nodes, 8 CPUs: node0=0-3 node1=4-7"
-    )
+    assert str(Topology.from_spec("0-3;4-7")) == ("2 NUMA nodes, 8 CPUs: node0=0-3 node1=4-7")
     assert str(Topology(((0,),), (3,))) == "1 NUMA node, 1 CPU: node3=0"
     assert str(Topology(((0, 2, 3),))) == "1 NUMA node, 3 CPUs: node0=0,2-3"
 
@@ -247,9 +243,7 @@ def test_from_spec_rejects(spec: str, bad_part: str) -> None:
 
 
 def test_detect_two_sockets(tmp_path: Path) -> None:
-    root = make_sysfs(
-        tmp_path, {0: "0-3", 1: "4-7"}, node_online="0-1", cpu_online="0-7"
-    )
+    root = make_sysfs(tmp_path, {0: "0-3", 1: "4-7"}, node_online="0-1", cpu_online="0-7")
     topo = Topology.detect(root, allowed_cpus=range(8))
     assert topo.nodes == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert topo.node_ids == (0, 1)
@@ -289,18 +283,14 @@ def test_detect_only_online_nodes(tmp_path: Path) -> None:
 
 
 def test_detect_drops_offline_cpus(tmp_path: Path) -> None:
-    root = make_sysfs(
-        tmp_path, {0: "0-3", 1: "4-7"}, node_online="0-1", cpu_online="0-2,4-7"
-    )
+    root = make_sysfs(tmp_path, {0: "0-3", 1: "4-7"}, node_online="0-1", cpu_online="0-2,4-7")
     topo = Topology.detect(root, allowed_cpus=range(8))
     assert topo.nodes == [[0, 1, 2], [4, 5, 6, 7]]
     assert topo.cpu_count == 7
 
 
 def test_detect_drops_memory_only_node(tmp_path: Path) -> None:
-    root = make_sysfs(
-        tmp_path, {0: "0-3", 1: "", 2: "4-7"}, node_online="0-2", cpu_online="0-7"
-    )
+    root = make_sysfs(tmp_path, {0: "0-3", 1: "", 2: "4-7"}, node_online="0-2", cpu_online="0-7")
     topo = Topology.detect(root, allowed_cpus=range(8))
     assert topo.node_ids == (0, 2)
     assert topo.nodes == [[0, 1, 2, 3], [4, 5, 6, 7]]
@@ -335,9 +325,7 @@ def test_detect_falls_back_when_no_node_keeps_a_cpu(tmp_path: Path) -> None:
 
 
 def test_detect_ignores_malformed_sysfs(tmp_path: Path) -> None:
-    root = make_sysfs(
-        tmp_path, {0: "0-3", 1: "garbage"}, node_online="?", cpu_online="nonsense"
-    )
+    root = make_sysfs(tmp_path, {0: "0-3", 1: "garbage"}, node_online="?", cpu_online="nonsense")
     topo = Topology.detect(root, allowed_cpus=range(8))
     # Malformed node/online -> node dirs are globbed; node1's malformed
     # cpulist drops that node; malformed cpu/online is ignored.

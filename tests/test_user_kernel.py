@@ -263,9 +263,7 @@ async def test_negative_return_raises_kernel_error(
 
 
 @pytest.mark.parametrize("out_size", [16, BIG])
-async def test_map_negative_return_carries_index(
-    engine: aioultra.Engine, userkern: UserModule, out_size: int
-) -> None:
+async def test_map_negative_return_carries_index(engine: aioultra.Engine, userkern: UserModule, out_size: int) -> None:
     k = aioultra.Kernel.from_pointer(userkern.lib.fail_on_x, name="fail_on_x", out_size=out_size)
     items = [b"ok%d" % i for i in range(1000)]
     assert await wait_for(engine.map(k, items)) == items
@@ -284,9 +282,7 @@ async def test_map_negative_return_carries_index(
 
 
 @pytest.mark.parametrize("out_size", [0, 1, 16, INLINE, INLINE + 1, BIG])
-async def test_return_above_out_cap_is_an_error(
-    engine: aioultra.Engine, userkern: UserModule, out_size: int
-) -> None:
+async def test_return_above_out_cap_is_an_error(engine: aioultra.Engine, userkern: UserModule, out_size: int) -> None:
     """A kernel claiming out_cap + 10 bytes is reported, not read past its buffer."""
     liar = aioultra.Kernel.from_pointer(userkern.lib.liar, name="liar", out_size=out_size)
     for data in (b"", b"abc"):
@@ -340,9 +336,7 @@ def test_from_pointer_rejects_bad_pointers(userkern: UserModule) -> None:
         ({"name": "k", "out_size": "64"}, "out_size must be an int between 0 and"),
     ],
 )
-def test_from_pointer_rejects_bad_name_and_out_size(
-    userkern: UserModule, kwargs: dict[str, Any], match: str
-) -> None:
+def test_from_pointer_rejects_bad_name_and_out_size(userkern: UserModule, kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         aioultra.Kernel.from_pointer(userkern.lib.reverse, **kwargs)
 
