@@ -167,6 +167,7 @@ static int enqueue(aio_engine *e, aio_task *t, int32_t node, int32_t priority, a
     add_relaxed(&e->submitted, 1);             /* relaxed: statistics */
     aio_injector_push(&n->injector, t);        /* cannot fail: lanes hold the pool's capacity */
     aio_node_notify(e, n);
+    if (e->n_nodes > 1) aio_notify_thieves(e, n);
     if (task != NULL) *task = t;
     return AIO_OK;
 }

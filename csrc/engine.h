@@ -69,6 +69,8 @@ void *aio_worker_main(void *arg);
 /* Wake one parked worker of node n if none of its workers is searching. */
 void aio_node_notify(aio_engine *e, aio_node *n);
 void aio_node_wake_all(aio_node *n);
+/* After a push onto node n: wake a parked worker of a node that may now steal from n. */
+void aio_notify_thieves(aio_engine *e, aio_node *n);
 int64_t aio_now_ns(void);
 
 #endif

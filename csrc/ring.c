@@ -36,7 +36,13 @@ bool aio_ring_push(aio_ring *r, void *item) {
             /* relaxed: claiming the position orders nothing; the cell seq carries the data */
             if (casw_relaxed(&r->head, &pos, pos + 1)) break;
         } else if (dif < 0) {
-            return false; /* the cell still holds the item of pos - capacity: full */
+            /* The cell still holds the item of pos - capacity. Full only if no consumer has
+             * claimed that item yet; otherwise a consumer is between its claim and its release
+             * of the cell: wait for it (failing here would report "full" on a ring that is not).
+             * acquire: pairs with the consumer's claim of tail (only a value is compared) */
+            if (pos - ld_acquire(&r->tail) > r->mask) return false;
+            cpu_relax();
+            pos = ld_relaxed(&r->head); /* relaxed: reload and retry */
         } else {
             pos = ld_relaxed(&r->head); /* relaxed: another producer took pos; reload and retry */
         }
@@ -61,7 +67,13 @@ void *aio_ring_pop(aio_ring *r) {
             /* relaxed: claiming the position orders nothing; the cell seq carries the data */
             if (casw_relaxed(&r->tail, &pos, pos + 1)) break;
         } else if (dif < 0) {
-            return NULL; /* not yet published: empty */
+            /* Not published. Empty only if no producer has claimed pos; otherwise a producer is
+             * between its claim and its publish: wait for it (returning NULL here would report
+             * "empty" while later cells hold items -- for the pool, a spurious QueueFull).
+             * acquire: only the value is compared; the item is read through seq */
+            if (ld_acquire(&r->head) == pos) return NULL;
+            cpu_relax();
+            pos = ld_relaxed(&r->tail); /* relaxed: reload and retry */
         } else {
             pos = ld_relaxed(&r->tail); /* relaxed: another consumer took pos; reload and retry */
         }

@@ -4,8 +4,12 @@
  * the completion queue of a channel (many workers push, one loop thread pops) and
  * the task-record free list of the pool (loop threads push and pop).
  *
- * Guarantees: push and pop are lock-free, never allocate, and each pushed pointer is
- * popped exactly once. The publishing store of push and the first cell load of pop are
+ * Guarantees: push and pop never allocate, and each pushed pointer is popped exactly once.
+ * push fails only when the ring really holds `capacity` items, pop returns NULL only when it
+ * really is empty: where a cell is claimed but not yet released (a consumer between its claim
+ * and its release, or a producer between its claim and its publish), the other side waits
+ * for that thread's next two stores instead of reporting a spurious full or empty. So they
+ * are lock-free except in that window. The publishing store of push and the first cell load of pop are
  * sequentially consistent, so a producer that pushes and then reads a flag, and a
  * consumer that writes that flag and then tries to pop, cannot both miss each other
  * (the store-buffering pattern used by the wake-up protocols in completion.c and

@@ -6,6 +6,10 @@
  * while that node's load exceeds ours by threshold_units -> search (spin) for spin_ns ->
  * park on the node's futex word.
  *
+ * A parked worker also counts as "work visible" a remote node's queued tasks once that node's
+ * load exceeds its own by the threshold; a submitter that pushes a node past the threshold
+ * notifies a parked worker of a node that may steal (aio_notify_thieves).
+ *
  * Parking protocol (store-buffering; all accesses seq_cst):
  *   worker:    seq = wake_seq; sleepers++; if work visible: sleepers--, retry; else futex_wait(seq)
  *   submitter: publish task (seq_cst ring push); if searching == 0 && sleepers > 0: wake_seq++, wake 1
@@ -65,6 +69,8 @@ void aio_node_wake_all(aio_node *n) {
     add_seq_cst(&n->wake_seq, 1); /* seq_cst: every later futex_wait on the old value returns */
     futex_wake(&n->wake_seq, INT_MAX);
 }
+
+static bool remote_eligible(aio_engine *e, aio_node *own, aio_node *r);
 
 /* Steal one task from d for w, then up to half of what is left into w's own deque. */
 static aio_task *steal_from(aio_worker *w, aio_worker *victim, _Atomic uint64_t *counter) {
@@ -138,11 +144,9 @@ static aio_task *find_task(aio_worker *w) {
     t = steal_node(w, own, &w->steals_local);
     if (t != NULL) return t;
     if (e->n_nodes < 2) return NULL;
-    int64_t my_load = ld_relaxed(&own->load); /* relaxed: a heuristic */
     for (int32_t k = 1; k < e->n_nodes; k++) {
         aio_node *r = &e->nodes[(w->node + k) % e->n_nodes];
-        /* relaxed: a heuristic; a stale figure only delays or hastens one remote steal */
-        if (ld_relaxed(&r->load) - my_load <= e->threshold_units) continue;
+        if (!remote_eligible(e, own, r)) continue;
         t = aio_injector_pop(&r->injector, &w->high_streak);
         if (t != NULL) {
             bump(&w->steals_remote, 1);
@@ -154,6 +158,12 @@ static aio_task *find_task(aio_worker *w) {
     return NULL;
 }
 
+/* A remote node whose queued load exceeds ours by the threshold may be stolen from. */
+static bool remote_eligible(aio_engine *e, aio_node *own, aio_node *r) {
+    /* relaxed: a heuristic; the injector check that follows it is what synchronises */
+    return ld_relaxed(&r->load) - ld_relaxed(&own->load) > e->threshold_units;
+}
+
 static bool work_visible(aio_worker *w) {
     aio_engine *e = w->engine;
     aio_node *own = &e->nodes[w->node];
@@ -161,7 +171,22 @@ static bool work_visible(aio_worker *w) {
     if (!e->enable_stealing) return false;
     for (int32_t i = 0; i < own->n_workers; i++)
         if (aio_deque_size(&e->workers[own->first_worker + i].deque) > 0) return true;
+    for (int32_t k = 1; k < e->n_nodes; k++) {
+        aio_node *r = &e->nodes[(w->node + k) % e->n_nodes];
+        if (remote_eligible(e, own, r) && aio_injector_ready(&r->injector)) return true;
+    }
     return false;
+}
+
+void aio_notify_thieves(aio_engine *e, aio_node *n) {
+    if (!e->enable_stealing) return;
+    for (int32_t i = 0; i < e->n_nodes; i++) {
+        aio_node *r = &e->nodes[i];
+        if (r != n && remote_eligible(e, r, n)) {
+            aio_node_notify(e, r);
+            return;
+        }
+    }
 }
 
 static void run_task(aio_worker *w, aio_task *t) {

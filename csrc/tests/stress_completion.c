@@ -260,8 +260,10 @@ static uint64_t run_phase(uint64_t n_total, int producers, uint32_t pool_cap, in
         if (first_lost != UINT64_MAX) fprintf(stderr, "FAIL: first lost id %" PRIu64 "\n", first_lost);
         if (in_use != 0)
             fprintf(stderr,
-                    "FAIL: %" PRId64 " pool records never returned to the free list although every completion was"
-                    " drained (aio_pool_free dropped them: its aio_ring_push returned false)\n", in_use);
+                    "FAIL: %" PRId64 " pool records missing from the free list after every completion was drained"
+                    " (aio_pool_free dropped them: its aio_ring_push returned false)\n", in_use);
+        if (stalls != 0)
+            fprintf(stderr, "FAIL: stalled: `lost` counts ids the producers never got a pool record for\n");
         if (left != 0) fprintf(stderr, "FAIL: completion ring not empty after the phase: %zu\n", left);
         g_failures++;
     }
@@ -276,6 +278,7 @@ static uint64_t run_phase(uint64_t n_total, int producers, uint32_t pool_cap, in
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr lines in order when piped */
     uint64_t n = argc > 1 ? (uint64_t)parse_count(argv[1], "N") : 1000000;
     int producers = argc > 2 ? (int)parse_count(argv[2], "PRODUCERS") : 4;
     long pool = argc > 3 ? parse_count(argv[3], "POOL") : 0;

@@ -15,9 +15,12 @@
  *             thieves read the old buffers; the owner pops each round empty.
  *   lastitem  one deque, many rounds of "push 1-3 items, pop until empty" while thieves race
  *             for the same last items (the CAS on top in pop vs steal).
- * Every section checks each item is taken exactly once (per-item atomic counters: 0 lost,
- * 0 duplicated, no foreign values) and that each thief sees strictly increasing values (a
- * steal takes the lowest live index; a re-used index always holds a newer, larger item).
+ * In the concurrent sections an item is a pointer to payload[i], a plain word the owner writes
+ * just before the push and every taker reads, so a missing release/acquire edge in the deque
+ * is a data race TSan reports. Every section checks each item is taken exactly once (per-item
+ * atomic counters: 0 lost, 0 duplicated, no foreign pointers, payload intact) and that each
+ * thief sees strictly increasing items (a steal takes the lowest live index; a re-used index
+ * always holds a newer item).
  *
  * Prints one summary line per section and a final line; exits 0 when all pass, 1 otherwise.
  * Build: gcc -O2 -std=gnu11 -Wall -Wextra -Werror -pthread -Icsrc -Icsrc/kernels \
@@ -463,6 +466,7 @@ static int run_section(int mode, uint64_t n, int thieves, uint64_t seed) {
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr lines in order when piped */
     uint64_t n = argc > 1 ? (uint64_t)parse_count(argv[1], "N") : 1000000;
     int thieves = argc > 2 ? (int)parse_count(argv[2], "THIEVES") : 4;
     uint64_t seed = argc > 3 ? (uint64_t)parse_count(argv[3], "SEED") : (uint64_t)time(NULL) ^ (uint64_t)clock();

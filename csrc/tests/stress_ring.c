@@ -19,6 +19,10 @@
  *           delivered exactly once (0 lost, 0 duplicated, payload intact) and FIFO per
  *           producer (each consumer sees each producer's sequence numbers strictly
  *           increasing); after the phase the ring is empty.
+ *   population  PRODUCERS+CONSUMERS threads circulate exactly `capacity` tokens (capacity 4
+ *           and 64, N/4 pop+push cycles each): a ring that never holds more than its
+ *           capacity must never refuse a push (pool.c, engine.c and completion.c rely on it);
+ *           checks 0 refused pushes and every token present exactly once at the end.
  *
  * Prints one line per section and a final summary; exits 0 when all pass, 1 otherwise.
  * Build: gcc -O2 -std=gnu11 -Wall -Wextra -Werror -pthread -Icsrc -Icsrc/kernels \
@@ -286,7 +290,106 @@ static uint64_t run_phase(uint64_t n_total, int producers, int consumers, size_t
     return done;
 }
 
+/* ------------------------------------------------------------------ bounded population
+ * The callers' contract (pool.c aio_pool_free, engine.c enqueue, completion.c complete): a
+ * ring that never holds more than `capacity` items never refuses a push. Here exactly
+ * `capacity` tokens circulate: every thread pops a token (retrying on NULL) and pushes it back.
+ * A push that returns false is a spurious "full" (the token would be dropped by those callers);
+ * the thread counts it and retries. Checks: 0 refused pushes, and every token in the ring
+ * exactly once at the end. */
+
+typedef struct pop_shared {
+    aio_ring ring;
+    size_t cap;
+    uint64_t cycles;                 /* pop+push cycles per thread */
+    _Atomic uint64_t refused;        /* pushes that returned false */
+    _Atomic uint64_t empty;          /* pops that returned NULL (allowed: a token is in someone's hands) */
+    uint64_t *tokens;                /* plain words, written by the holder of the token */
+} pop_shared;
+
+static void *population_main(void *arg) {
+    pop_shared *ps = arg;
+    uint64_t refused = 0, empty = 0;
+    for (uint64_t k = 0; k < ps->cycles; k++) {
+        uint64_t *t;
+        unsigned spins = 0;
+        while ((t = aio_ring_pop(&ps->ring)) == NULL) {
+            empty++;
+            if (++spins % 16 == 0) sched_yield();
+            else cpu_relax();
+        }
+        (*t)++; /* plain write by the token's holder: a data race unless the ring orders holders */
+        while (!aio_ring_push(&ps->ring, t)) {
+            refused++;
+            cpu_relax();
+        }
+    }
+    add_relaxed(&ps->refused, refused); /* relaxed: read after join */
+    add_relaxed(&ps->empty, empty);     /* relaxed: read after join */
+    return NULL;
+}
+
+static void run_population(uint64_t n_total, int threads, size_t cap) {
+    pop_shared *ps = calloc(1, sizeof *ps);
+    if (ps == NULL || aio_ring_init(&ps->ring, cap) != 0) exit(1);
+    ps->cap = cap;
+    ps->cycles = n_total / (uint64_t)threads;
+    if (ps->cycles == 0) ps->cycles = 1;
+    ps->tokens = calloc(cap, sizeof *ps->tokens);
+    if (ps->tokens == NULL) exit(1);
+    for (size_t i = 0; i < cap; i++) {
+        if (!aio_ring_push(&ps->ring, &ps->tokens[i])) {
+            CHECK(0, "population: initial push %zu of %zu failed", i, cap);
+        }
+    }
+    pthread_t *th = calloc((size_t)threads, sizeof *th);
+    double t0 = now_s();
+    for (int k = 0; k < threads; k++) {
+        if (pthread_create(&th[k], NULL, population_main, ps) != 0) {
+            fprintf(stderr, "FAIL: pthread_create\n");
+            exit(1);
+        }
+    }
+    for (int k = 0; k < threads; k++) pthread_join(th[k], NULL);
+    double el = now_s() - t0;
+    /* every token exactly once, and the moves add up */
+    uint8_t *seen = calloc(cap, 1);
+    if (seen == NULL) exit(1);
+    uint64_t in_ring = 0, foreign = 0, dup = 0, moves = 0;
+    uint64_t *t;
+    while ((t = aio_ring_pop(&ps->ring)) != NULL) {
+        in_ring++;
+        if (t < ps->tokens || t >= ps->tokens + cap) {
+            foreign++;
+            continue;
+        }
+        if (seen[t - ps->tokens]++) dup++;
+    }
+    for (size_t i = 0; i < cap; i++) moves += ps->tokens[i];
+    uint64_t refused = ld_relaxed(&ps->refused);
+    uint64_t expect = ps->cycles * (uint64_t)threads;
+    int ok = refused == 0 && in_ring == cap && foreign == 0 && dup == 0 && moves == expect;
+    printf("population cap=%zu: items=%" PRIu64 " threads=%d lost=%" PRIu64 " duplicated=%" PRIu64
+           " refused_pushes=%" PRIu64 " empty_pops=%" PRIu64 " elapsed=%.3fs %s\n",
+           cap, expect, threads, in_ring < cap ? cap - in_ring : 0, dup, refused, ld_relaxed(&ps->empty), el,
+           ok ? "ok" : "FAILED");
+    if (refused)
+        fprintf(stderr,
+                "FAIL population cap=%zu: aio_ring_push returned false %" PRIu64 " times although at most %zu items"
+                " were ever in the ring (a consumer one lap behind had claimed the cell's position but not yet"
+                " released it); callers that treat push as infallible would drop those items\n",
+                cap, refused, cap);
+    if (moves != expect) fprintf(stderr, "FAIL population: %" PRIu64 " moves recorded, expected %" PRIu64 "\n", moves, expect);
+    if (!ok) g_failures++;
+    free(seen);
+    free(th);
+    free(ps->tokens);
+    aio_ring_destroy(&ps->ring);
+    free(ps);
+}
+
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr lines in order when piped */
     uint64_t n = argc > 1 ? (uint64_t)parse_count(argv[1], "N") : 1000000;
     int producers = argc > 2 ? (int)parse_count(argv[2], "PRODUCERS") : 4;
     int consumers = argc > 3 ? (int)parse_count(argv[3], "CONSUMERS") : 4;
@@ -310,6 +413,10 @@ int main(int argc, char **argv) {
             items += run_phase(part, producers, consumers, caps[i]);
         }
     }
+    /* the bounded-population contract, with small capacities and all threads popping and pushing */
+    run_population(n / 4, producers + consumers, 4);
+    run_population(n / 4, producers + consumers, 64);
+    items += 2 * (n / 4);
     double el = now_s() - t0;
     printf("stress_ring: %s items=%" PRIu64 " threads=%d failures=%d elapsed=%.3fs\n",
            g_failures ? "FAILED" : "PASSED", items, producers + consumers, g_failures, el);

@@ -1,0 +1,204 @@
+"""``python -m aioultra.bench [--quick] [--json FILE] [--loops asyncio,uvloop]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aioultra
+from aioultra import kernels
+
+
+def _percentile(sorted_ns: list[int], q: float) -> float:
+    index = min(len(sorted_ns) - 1, int(q * len(sorted_ns)))
+    return sorted_ns[index] / 1000.0
+
+
+def _noop() -> None:
+    return None
+
+
+class Progress:
+    """A one-line live status on stderr."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        line = f"[{self.done}/{self.total}] {label}"
+        if self.tty:
+            sys.stderr.write("\r\033[K" + line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+async def _latency(call: Callable[[], Awaitable[Any]], n: int, warmup: int) -> dict[str, float]:
+    for _ in range(warmup):
+        await call()
+    samples: list[int] = []
+    clock = time.perf_counter_ns
+    for _ in range(n):
+        t0 = clock()
+        await call()
+        samples.append(clock() - t0)
+    samples.sort()
+    return {"p50_us": _percentile(samples, 0.50), "p99_us": _percentile(samples, 0.99),
+            "p999_us": _percentile(samples, 0.999), "n": n}
+
+
+async def _throughput(call: Callable[[], Awaitable[Any]], n: int, concurrency: int) -> float:
+    sem_left = n
+    t0 = time.perf_counter()
+
+    async def worker() -> None:
+        nonlocal sem_left
+        while sem_left > 0:
+            sem_left -= 1
+            await call()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return n / (time.perf_counter() - t0)
+
+
+async def _paths(engine: aioultra.Engine, executor: concurrent.futures.ThreadPoolExecutor) -> dict[str, Any]:
+    import anyio.to_thread
+
+    loop = asyncio.get_running_loop()
+    return {
+        "aioultra.submit(noop)": lambda: engine.submit(kernels.noop),
+        "aioultra.submit(python_fn)": lambda: engine.submit(_noop),
+        "run_in_executor": lambda: loop.run_in_executor(executor, _noop),
+        "asyncio.to_thread": lambda: asyncio.to_thread(_noop),
+        "anyio.to_thread.run_sync": lambda: anyio.to_thread.run_sync(_noop),
+    }
+
+
+async def _loop_suite(quick: bool, progress: Progress) -> dict[str, Any]:
+    n_lat = 2_000 if quick else 20_000
+    n_tp = 5_000 if quick else 50_000
+    cpus = len(os.sched_getaffinity(0))
+    out: dict[str, Any] = {"latency": {}, "throughput": {}}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=cpus) as executor:
+        async with aioultra.Engine() as engine:
+            paths = await _paths(engine, executor)
+            for name, call in paths.items():
+                out["latency"][name] = await _latency(call, n_lat, n_lat // 10)
+                progress.step(f"latency {name}")
+            for name, call in paths.items():
+                out["throughput"][name] = await _throughput(call, n_tp, 256)
+                progress.step(f"throughput {name}")
+    return out
+
+
+async def _map_suite(quick: bool, progress: Progress) -> dict[str, float]:
+    from Crypto.Hash import keccak
+
+    n = 100_000 if quick else 1_000_000
+    items = [i.to_bytes(8, "little") for i in range(n)]
+    out: dict[str, float] = {}
+    async with aioultra.Engine() as engine:
+        await engine.map(kernels.noop, items[:1000])
+        for name, kernel in (("noop", kernels.noop), ("keccak256", kernels.keccak256)):
+            t0 = time.perf_counter()
+            await engine.map(kernel, items)
+            out[f"aioultra.map({name})"] = n / (time.perf_counter() - t0)
+            progress.step(f"map {name}")
+
+    def py_keccak(x: bytes) -> bytes:
+        return keccak.new(digest_bits=256, data=x).digest()
+
+    t0 = time.perf_counter()
+    for x in items:
+        py_keccak(x)
+    out["python loop (pycryptodome keccak)"] = n / (time.perf_counter() - t0)
+    progress.step("python loop keccak")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as ex:
+        t0 = time.perf_counter()
+        list(ex.map(py_keccak, items, chunksize=1024))
+        out["executor.map (pycryptodome keccak)"] = n / (time.perf_counter() - t0)
+    progress.step("executor.map keccak")
+    return out
+
+
+def _run_loop(kind: str, coro_fn: Callable[[], Awaitable[Any]]) -> Any:
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.run(coro_fn())  # type: ignore[arg-type]
+    return asyncio.run(coro_fn())  # type: ignore[arg-type]
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    print(f"\naioultra {aioultra.__version__} bench on {report['machine']}")
+    for loop_kind, suite in report["loops"].items():
+        base = suite["latency"]["run_in_executor"]
+        base_tp = suite["throughput"]["run_in_executor"]
+        print(f"\n== {loop_kind}: await round trip (us), sequential ==")
+        print(f"{'path':32} {'p50':>8} {'p99':>8} {'p99.9':>8} {'p50 x':>7} {'p99 x':>7}")
+        for name, r in suite["latency"].items():
+            print(f"{name:32} {r['p50_us']:8.1f} {r['p99_us']:8.1f} {r['p999_us']:8.1f} "
+                  f"{r['p50_us'] / base['p50_us']:7.2f} {r['p99_us'] / base['p99_us']:7.2f}")
+        print(f"\n== {loop_kind}: concurrent awaits (tasks/s, 256 in flight) ==")
+        for name, tp in suite["throughput"].items():
+            print(f"{name:32} {tp:12,.0f}  {tp / base_tp:6.2f}x")
+    if "map" in report:
+        print("\n== map throughput (items/s) ==")
+        for name, tp in report["map"].items():
+            print(f"{name:40} {tp:14,.0f}")
+    print("\nratios (x) are against run_in_executor(ThreadPoolExecutor) measured in the same run")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m aioultra.bench``."""
+    parser = argparse.ArgumentParser(prog="python -m aioultra.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short run (under 30 s)")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--loops", default="asyncio,uvloop", help="comma-separated: asyncio, uvloop")
+    parser.add_argument("--no-map", action="store_true", help="skip the map throughput suite")
+    args = parser.parse_args(argv)
+    loops = [x.strip() for x in args.loops.split(",") if x.strip()]
+    for kind in loops:
+        if kind not in ("asyncio", "uvloop"):
+            parser.error(f"unknown loop {kind!r}: expected asyncio or uvloop")
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings and up
+    progress = Progress(len(loops) * 10 + (0 if args.no_map else 4))
+    report: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.platform()}, "
+        f"Python {platform.python_version()}",
+        "quick": args.quick,
+        "loops": {},
+    }
+    for kind in loops:
+        report["loops"][kind] = _run_loop(kind, lambda: _loop_suite(args.quick, progress))
+    if not args.no_map:
+        report["map"] = _run_loop("uvloop" if "uvloop" in loops else "asyncio",
+                                  lambda: _map_suite(args.quick, progress))
+    progress.finish()
+    _print_report(report)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# ctest.sh -- build and run the standalone C tests of the core (csrc/tests/) in three variants:
+#   plain  -O2
+#   tsan   -O1 -g -fsanitize=thread                     (a TSan report exits 66)
+#   asan   -O1 -g -fsanitize=address,undefined ...      (ASan + UBSan, halt on first error)
+#
+# Usage: scripts/ctest.sh [quick|full|soak] [plain|tsan|asan ...]
+#   mode      quick (default): CI-sized, < 3 min on a 2-core machine
+#             full:  1M items everywhere under the sanitizers, 10M plain
+#             soak:  10M items under every variant (long)
+#   variants  default: plain tsan asan
+# Environment: CC (default gcc), CTEST_TIMEOUT (seconds per program; default by mode),
+#   CTEST_KEEP_GOING=1 (run every step and fail at the end instead of failing fast).
+# Binaries go to build/ctest/<variant>/. Fails fast, with the failing step named.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+CC=${CC:-gcc}
+MODE=quick
+case "${1:-}" in
+    quick | full | soak) MODE=$1; shift ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+esac
+VARIANTS=("$@")
+if [ ${#VARIANTS[@]} -eq 0 ]; then VARIANTS=(plain tsan asan); fi
+for v in "${VARIANTS[@]}"; do
+    case "$v" in
+        plain | tsan | asan) ;;
+        *) echo "ctest.sh: unknown variant or mode '$v' (modes: quick full soak; variants: plain tsan asan)" >&2; exit 2 ;;
+    esac
+done
+
+COMMON=(-std=gnu11 -Wall -Wextra -Werror -pthread -Icsrc -Icsrc/kernels)
+flags_for() {
+    case "$1" in
+        plain) echo "-O2" ;;
+        tsan) echo "-O1 -g -fsanitize=thread" ;;
+        asan) echo "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" ;;
+    esac
+}
+
+# Arguments per mode and variant:
+#   deque: N THIEVES   ring: N PRODUCERS CONSUMERS   completion: N PRODUCERS
+args_for() { # mode variant program
+    local mode=$1 variant=$2 prog=$3 n
+    case "$mode/$variant/$prog" in
+        quick/plain/*) n=1000000 ;;
+        quick/*/stress_deque) n=1000000 ;;
+        quick/*/*) n=500000 ;;
+        full/plain/*) n=10000000 ;;
+        full/*/*) n=1000000 ;;
+        soak/*/*) n=10000000 ;;
+    esac
+    case "$prog" in
+        stress_deque) echo "$n 4" ;;
+        stress_ring) echo "$n 4 4" ;;
+        stress_completion) echo "$n 4" ;;
+        test_keccak) echo "" ;;
+    esac
+}
+
+case "$MODE" in
+    quick) LIMIT=${CTEST_TIMEOUT:-300} ;;
+    full) LIMIT=${CTEST_TIMEOUT:-1200} ;;
+    soak) LIMIT=${CTEST_TIMEOUT:-7200} ;;
+esac
+
+PROGRAMS=(test_keccak stress_deque stress_ring stress_completion)
+sources_for() {
+    case "$1" in
+        test_keccak) echo "csrc/tests/test_keccak.c csrc/kernels/keccak256.c csrc/kernels/basic.c" ;;
+        stress_deque) echo "csrc/tests/stress_deque.c csrc/deque.c" ;;
+        stress_ring) echo "csrc/tests/stress_ring.c csrc/ring.c" ;;
+        stress_completion) echo "csrc/tests/stress_completion.c csrc/ring.c csrc/pool.c csrc/completion.c" ;;
+    esac
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+FAILED=()
+fail() {
+    echo "ctest.sh: FAILED: $*" >&2
+    if [ "${CTEST_KEEP_GOING:-0}" = 1 ]; then
+        FAILED+=("$*")
+        return 0
+    fi
+    exit 1
+}
+
+export TSAN_OPTIONS="halt_on_error=1 exitcode=66${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+
+T_ALL=$(now)
+SUMMARY=()
+echo "ctest.sh: mode=$MODE variants=${VARIANTS[*]} cc=$($CC --version | head -n1) cpus=$(nproc)"
+for variant in "${VARIANTS[@]}"; do
+    out=build/ctest/$variant
+    mkdir -p "$out"
+    read -r -a vflags <<<"$(flags_for "$variant")"
+    for prog in "${PROGRAMS[@]}"; do
+        read -r -a srcs <<<"$(sources_for "$prog")"
+        echo "== [$variant] build $prog"
+        t0=$(now)
+        if ! "$CC" "${vflags[@]}" "${COMMON[@]}" "${srcs[@]}" -o "$out/$prog"; then
+            fail "[$variant] build of $prog: $CC ${vflags[*]} ${COMMON[*]} ${srcs[*]} -o $out/$prog"
+            continue
+        fi
+        SUMMARY+=("$(printf '%-6s %-18s build %6ss' "$variant" "$prog" "$(elapsed "$t0")")")
+    done
+    for prog in "${PROGRAMS[@]}"; do
+        read -r -a pargs <<<"$(args_for "$MODE" "$variant" "$prog")"
+        echo "== [$variant] run $out/$prog ${pargs[*]:-}"
+        t0=$(now)
+        rc=0
+        timeout -k 10 "$LIMIT" "$out/$prog" "${pargs[@]}" || rc=$?
+        t=$(elapsed "$t0")
+        if [ "$rc" -ne 0 ]; then
+            case "$rc" in
+                66) why="ThreadSanitizer reported a race or misuse (exit 66)" ;;
+                124 | 137) why="timed out after ${LIMIT}s (hang? raise CTEST_TIMEOUT for slow machines)" ;;
+                1) why="the test reported failures (exit 1; see FAIL lines above)" ;;
+                *) why="exit status $rc (sanitizer report or crash; see above)" ;;
+            esac
+            fail "[$variant] $prog ${pargs[*]:-} after ${t}s: $why"
+            SUMMARY+=("$(printf '%-6s %-18s run   %6ss  args: %-12s FAILED (exit %s)' "$variant" "$prog" "$t" "${pargs[*]:-}" "$rc")")
+            continue
+        fi
+        echo "== [$variant] $prog ok (${t}s)"
+        SUMMARY+=("$(printf '%-6s %-18s run   %6ss  args: %-12s ok' "$variant" "$prog" "$t" "${pargs[*]:-}")")
+    done
+done
+echo "ctest.sh: timings"
+printf '  %s\n' "${SUMMARY[@]}"
+if [ ${#FAILED[@]} -gt 0 ]; then
+    echo "ctest.sh: FAILED (mode=$MODE, variants=${VARIANTS[*]}) in $(elapsed "$T_ALL")s: ${#FAILED[@]} step(s):" >&2
+    printf '  %s\n' "${FAILED[@]}" >&2
+    exit 1
+fi
+echo "ctest.sh: PASSED (mode=$MODE, variants=${VARIANTS[*]}) in $(elapsed "$T_ALL")s"
