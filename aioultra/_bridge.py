@@ -17,12 +17,17 @@ re-arms. Guarantees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Callable
 from typing import Any
 
+import structlog
+
 from . import _ffi
 from ._errors import DeadlineExceeded, EngineClosed, KernelError, UltraEngineError
+
+log = structlog.get_logger("aioultra")
 
 BATCH = 256
 MAX_PER_PASS = 4096
@@ -99,7 +104,6 @@ class Channel:
         self._buf = _ffi.new_completions(BATCH)
         self._on_idle = on_idle
         self._closed = False
-        self._rescheduled = False
         loop.add_reader(self.fd, self._on_readable)
 
     # --- loop side --------------------------------------------------------------------
@@ -109,26 +113,32 @@ class Channel:
         self._drain()
 
     def _drain(self) -> None:
-        self._rescheduled = False
         if self._closed:
             return
-        ptr, buf, drain, resolve = self.ptr, self._buf, _ffi.channel_drain, self._resolve
         handled = 0
         while True:
-            n = drain(ptr, buf, BATCH)
-            for i in range(n):
-                resolve(buf[i])
+            n = self._drain_batch()
             handled += n
             if n < BATCH:
-                if not _ffi.channel_arm(ptr):
+                if not _ffi.channel_arm(self.ptr):
                     break
             elif handled >= MAX_PER_PASS:
                 # Bounded work per pass; still disarmed, so come back ourselves.
-                self._rescheduled = True
                 self.loop.call_soon(self._drain)
                 return
         if not self.pending:
             self._on_idle()
+
+    def _drain_batch(self) -> int:
+        """Drain and resolve up to BATCH completions; returns how many."""
+        buf, resolve = self._buf, self._resolve
+        n = _ffi.channel_drain(self.ptr, buf, BATCH)
+        for i in range(n):
+            try:
+                resolve(buf[i])
+            except Exception:  # one bad item must not abort the batch
+                log.exception("bridge.resolve_failed")
+        return n
 
     def _resolve(self, c: Any) -> None:
         job = self.pending.pop(c.id, None)
@@ -153,6 +163,10 @@ class Channel:
             if kind == KIND_PYTHON:
                 error = job.error
                 job.error = None
+                if isinstance(error, StopIteration):  # a future cannot hold StopIteration (PEP 479)
+                    wrapped = RuntimeError(f"task raised StopIteration: {error!r}")
+                    wrapped.__cause__ = error
+                    error = wrapped
                 fut.set_exception(error if error is not None else UltraEngineError("Python job failed"))
             else:
                 fut.set_exception(KernelError(job.kernel.name, int(c.rc)))
@@ -168,6 +182,43 @@ class Channel:
         for job in list(self.pending.values()):
             if job.task is not None:
                 _ffi.task_cancel(job.task)
+
+    def fail_pending(self, error: Exception) -> None:
+        """Resolve every pending future with ``error`` (the engine is going away). Loop thread only,
+        or any thread once the loop is closed (then the futures can have no callbacks to run)."""
+        pending = list(self.pending.items())
+        self.pending.clear()
+        for job_id, job in pending:
+            _py_jobs.pop(job_id, None)
+            if not job.future.done():
+                with contextlib.suppress(RuntimeError):  # its loop is closed
+                    job.future.set_exception(error)
+
+    def reap(self) -> bool:
+        """For a channel whose loop is closed: drain what arrived (freeing the records, dropping
+        the results); returns True when nothing of it is in flight any more (safe to destroy)."""
+        while True:
+            n = _ffi.channel_drain(self.ptr, self._buf, BATCH)
+            for i in range(n):
+                job = self.pending.pop(self._buf[i].id, None)
+                if job is not None and job.kind == KIND_PYTHON:
+                    _py_jobs.pop(self._buf[i].id, None)
+            if n < BATCH:
+                return not self.pending
+
+    def close(self, error: Exception) -> None:
+        """Deliver what has arrived, fail what is still pending with ``error``, and free the
+        channel. Call on the loop's thread, or any thread once the loop is closed."""
+        if self.loop.is_closed():
+            self.reap()
+        else:
+            self._drain_all()
+        self.fail_pending(error)
+        self.destroy()
+
+    def _drain_all(self) -> None:
+        while self._drain_batch() == BATCH:
+            pass
 
     def detach(self) -> None:
         """Stop watching the eventfd (call on the loop's thread, or when the loop is closed)."""

@@ -36,6 +36,7 @@ log = structlog.get_logger("aioultra")
 
 _NEW, _RUNNING, _CLOSING, _CLOSED = "new", "running", "closing", "closed"
 _MAP_CHUNK_MAX = 4096
+_MAX_DEADLINE_US = 1e13
 _live: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
@@ -54,6 +55,8 @@ def _deadline_ns(deadline_us: object) -> int:
         raise InvalidTask(f"deadline_us must be a number of microseconds, got {deadline_us!r}")
     if not math.isfinite(deadline_us) or deadline_us < 0:
         raise InvalidTask(f"deadline_us must be finite and >= 0, got {deadline_us}")
+    if deadline_us > _MAX_DEADLINE_US:
+        raise InvalidTask(f"deadline_us must be at most {_MAX_DEADLINE_US:.0e} (about 115 days), got {deadline_us}")
     return max(1, int(deadline_us * 1000))
 
 
@@ -139,6 +142,7 @@ class Engine:
             self._state = _CLOSED
             raise
         self._state = _RUNNING
+        self._pid = os.getpid()
         self._started_at = time.monotonic()
         _live.add(self)
         self._channel_for(loop)
@@ -173,17 +177,39 @@ class Engine:
         loop = asyncio.get_running_loop()
         try:
             if cancel_pending:
-                for ch in list(self._channels.values()):
-                    ch.cancel_all()
+                self._cancel_all()
+            self._reap_closed_loops()
             while self._has_pending():
                 waiter: asyncio.Future[None] = loop.create_future()
                 self._idle_waiter = (loop, waiter)
                 if not self._has_pending():
                     break
                 await waiter
+        except BaseException:
+            self._cancel_all()  # interrupted while draining: don't run what is still queued
+            raise
         finally:
             self._idle_waiter = None
             self._shutdown()
+
+    def _cancel_all(self) -> None:
+        for ch in list(self._channels.values()):
+            ch.cancel_all()
+
+    def _reap_closed_loops(self) -> bool:
+        """Free the records of completions sent to event loops that have since closed (nobody
+        will drain them); drop such channels once nothing of theirs is in flight. Returns True
+        when records were freed."""
+        freed = False
+        with self._lock:
+            for loop, ch in list(self._channels.items()):
+                if loop.is_closed():
+                    before = len(ch.pending)
+                    if ch.reap():
+                        ch.destroy()
+                        del self._channels[loop]
+                    freed = freed or len(ch.pending) < before
+        return freed
 
     def _has_pending(self) -> bool:
         return any(ch.pending and not ch.loop.is_closed() for ch in list(self._channels.values()))
@@ -203,16 +229,16 @@ class Engine:
                 self._state = _CLOSED
                 return
             stats = self.stats()
-            _ffi.engine_stop(self._ptr)
+            _ffi.engine_stop(self._ptr)  # joins the workers; whatever is still queued is abandoned
             current = _running_loop()
             for loop, ch in list(self._channels.items()):
                 if loop is current or loop.is_closed():
-                    ch.destroy()
+                    ch.close(EngineClosed("the engine closed before the task completed"))
                 else:
                     try:
-                        loop.call_soon_threadsafe(ch.destroy)
-                    except RuntimeError:
-                        ch.destroy()
+                        loop.call_soon_threadsafe(ch.close, EngineClosed("the engine closed before the task completed"))
+                    except RuntimeError:  # closed in the meantime
+                        ch.close(EngineClosed("the engine closed before the task completed"))
             self._channels.clear()
             _ffi.engine_destroy(self._ptr)
             self._ptr = None
@@ -237,8 +263,11 @@ class Engine:
         self._state = _CLOSED
 
     def _after_fork_in_child(self) -> None:
+        # The workers do not exist here; the core's memory is the parent's copy: never touch it.
         self._forked = True
         self._state = _CLOSED
+        self._ptr = None
+        self._channels = {}
 
     def _fork_error(self) -> EngineClosed:
         return EngineClosed(
@@ -259,11 +288,12 @@ class Engine:
     def _channel_for(self, loop: asyncio.AbstractEventLoop) -> Channel:
         ch = self._channels.get(loop)
         if ch is None:
+            self._reap_closed_loops()  # a new loop often means an old one has gone
             with self._lock:
                 if self._state != _RUNNING:
                     raise self._closed_error()
                 ch = self._channels.get(loop)
-                if ch is None:
+                if ch is None:  # only this loop's thread creates its channel
                     ch = Channel(self._ptr, loop, self._on_channel_idle)
                     self._channels[loop] = ch
         return ch
@@ -275,10 +305,15 @@ class Engine:
             return EngineClosed("engine is not started: use 'async with Engine()' or 'await engine.start()'")
         return EngineClosed(f"engine is {self._state}: no new submissions")
 
-    def _queue_full(self) -> None:
+    def _retry_after_full(self) -> bool:
+        """On QueueFull: reclaim slots held by closed loops; True means try again. Otherwise log
+        the back-pressure event (once per full episode) and return False."""
+        if self._reap_closed_loops():
+            return True
         if not self._full_logged:
             self._full_logged = True
             log.warning("engine.queue_full", capacity=self.config.queue_capacity)
+        return False
 
     async def submit(
         self,
@@ -318,25 +353,27 @@ class Engine:
             out_cap = target.out_size
             if out_cap > _ffi.INLINE_OUT:
                 job.out = _ffi.new("uint8_t[]", out_cap)
-            try:
-                _ffi.submit(
-                    self._ptr,
-                    ch.ptr,
-                    job_id,
-                    target._fn,
-                    target._ctx,
-                    src,
-                    len(src) if data else 0,
-                    job.out if job.out is not None else _ffi.NULL,
-                    out_cap,
-                    prio,
-                    deadline_ns,
-                    1,
-                    ch.task_out,
-                )
-            except QueueFull:
-                self._queue_full()
-                raise
+            while True:
+                try:
+                    _ffi.submit(
+                        self._ptr,
+                        ch.ptr,
+                        job_id,
+                        target._fn,
+                        target._ctx,
+                        src,
+                        len(src) if data else 0,
+                        job.out if job.out is not None else _ffi.NULL,
+                        out_cap,
+                        prio,
+                        deadline_ns,
+                        1,
+                        ch.task_out,
+                    )
+                    break
+                except QueueFull:
+                    if not self._retry_after_full():
+                        raise
         else:
             if isinstance(target, Task):
                 if args or kwargs:
@@ -378,27 +415,32 @@ class Engine:
         job = Job(fut, KIND_PYTHON)
         job.fn, job.args, job.kwargs = fn, args, kwargs
         register_py_job(job_id, job)
-        try:
-            _ffi.submit(
-                self._ptr,
-                ch.ptr,
-                job_id,
-                _ffi.NULL,
-                _ffi.NULL,
-                _ffi.NULL,
-                0,
-                _ffi.NULL,
-                0,
-                prio,
-                deadline_ns,
-                weight,
-                ch.task_out,
-            )
-        except BaseException as exc:
-            forget_py_job(job_id)
-            if isinstance(exc, QueueFull):
-                self._queue_full()
-            raise
+        while True:
+            try:
+                _ffi.submit(
+                    self._ptr,
+                    ch.ptr,
+                    job_id,
+                    _ffi.NULL,
+                    _ffi.NULL,
+                    _ffi.NULL,
+                    0,
+                    _ffi.NULL,
+                    0,
+                    prio,
+                    deadline_ns,
+                    weight,
+                    ch.task_out,
+                )
+                break
+            except QueueFull:
+                if self._retry_after_full():
+                    continue
+                forget_py_job(job_id)
+                raise
+            except BaseException:
+                forget_py_job(job_id)
+                raise
         job.task = ch.task_out[0]
         ch.pending[job_id] = job
         self._full_logged = False
@@ -417,14 +459,15 @@ class Engine:
         """Apply ``target`` to every item; returns the results in order.
 
         For a :class:`Kernel` each item is its input bytes and the items run in batches (one
-        task per chunk, no Python per item on the workers). For a callable, chunks of items run
-        as Python jobs. The first failing item's error is raised (KernelError carries its
-        index). Back-pressure: when the queue is full, map waits for its own earlier chunks.
+        task per chunk, no Python per item on the workers); the first failing item's KernelError
+        is raised and carries its index. For a callable, chunks of items run as Python jobs; the
+        error of a failing chunk is raised (if several fail, whichever finishes first).
+        Back-pressure: when the queue is full, map waits for its own earlier chunks.
         """
         if self._state != _RUNNING:
             raise self._closed_error()
         prio = DEFAULT_PRIORITY if priority is None else _check_priority(priority)
-        if isinstance(target, str | bytes) or not isinstance(iterable, Iterable):
+        if not isinstance(iterable, Iterable):
             raise InvalidTask(f"map needs an iterable of items, got {type(iterable).__name__}")
         items = list(iterable)
         if not items:
@@ -511,27 +554,30 @@ class Engine:
             job = Job(loop.create_future(), KIND_BATCH)
             job.kernel = kernel
             job.keep = keep
-            try:
-                _ffi.submit_batch(
-                    self._ptr,
-                    ch.ptr,
-                    job_id,
-                    kernel._fn,
-                    kernel._ctx,
-                    src,
-                    offsets + start,
-                    min(chunk, n - start),
-                    out + start * stride,
-                    stride,
-                    rcs + start,
-                    prio,
-                    ch.task_out,
-                )
-            except QueueFull:
-                self._queue_full()
-                raise
+            while True:
+                try:
+                    _ffi.submit_batch(
+                        self._ptr,
+                        ch.ptr,
+                        job_id,
+                        kernel._fn,
+                        kernel._ctx,
+                        src,
+                        offsets + start,
+                        min(chunk, n - start),
+                        out + start * stride,
+                        stride,
+                        rcs + start,
+                        prio,
+                        ch.task_out,
+                    )
+                    break
+                except QueueFull:
+                    if not self._retry_after_full():
+                        raise
             job.task = ch.task_out[0]
             ch.pending[job_id] = job
+            self._full_logged = False
             return job
 
         await self._run_batches(ch, math.ceil(n / chunk), enqueue)

@@ -225,6 +225,17 @@ def current_cpu() -> int:
     return int(lib.aio_current_cpu())
 
 
+# --- microbenchmarks ---------------------------------------------------------------------
+
+MICROBENCHMARKS: dict[str, Callable[[int], float]] = {
+    "deque push+pop": lib.aio_bench_deque_push_pop,
+    "deque steal": lib.aio_bench_deque_steal,
+    "injector push+pop": lib.aio_bench_injector_push_pop,
+    "completion push+drain": lib.aio_bench_completion_push_drain,
+    "pool alloc+free": lib.aio_bench_pool_alloc_free,
+}
+
+
 # --- kernels -----------------------------------------------------------------------------
 
 KERNEL_NOOP = lib.aio_kernel_noop

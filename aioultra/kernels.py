@@ -71,7 +71,7 @@ class Kernel:
             raise ValueError("kernel name must be a non-empty str")
         if not isinstance(out_size, int) or isinstance(out_size, bool) or not 0 <= out_size <= _MAX_OUT:
             raise ValueError(f"out_size must be an int between 0 and {_MAX_OUT}, got {out_size!r}")
-        self._fn = fn
+        self._fn = _ffi.kernel_pointer(fn)
         self._ctx = _ffi.to_context(ctx)
         self._keep = (ctx, keepalive)
         self._encode = encode
@@ -80,16 +80,25 @@ class Kernel:
 
     @classmethod
     def from_pointer(
-        cls, ptr: Any, *, name: str, out_size: int = 0, ctx: Any = None, keepalive: object = None
+        cls,
+        ptr: Any,
+        *,
+        name: str,
+        out_size: int = 0,
+        ctx: Any = None,
+        encode: Callable[[tuple[Any, ...]], BytesLike] | None = None,
+        keepalive: object = None,
     ) -> Kernel:
         """Wrap a C function pointer of the kernel signature.
 
         ``ptr`` is a cdata function pointer from your own cffi module (``lib.my_kernel`` or
         ``ffi.addressof(lib, "my_kernel")``) or an integer address. ``ctx`` (a cdata pointer or
         address) is passed to every call. ``keepalive`` is held as long as the Kernel (e.g. the
-        module that owns the code).
+        module that owns the code). ``encode``, if given, turns ``submit``'s positional arguments
+        into the input bytes (raise InvalidTask on bad ones); by default one bytes-like argument
+        is the input.
         """
-        return cls(_ffi.kernel_pointer(ptr), name, out_size, ctx=ctx, keepalive=(ptr, keepalive))
+        return cls(ptr, name, out_size, ctx=ctx, encode=encode, keepalive=(ptr, keepalive))
 
     def encode(self, args: tuple[Any, ...]) -> BytesLike:
         """The input buffer for one call with ``args`` (validated; raises InvalidTask)."""

@@ -89,7 +89,8 @@ typedef struct aio_node_stats {
 /* Lifecycle. create validates the config; start launches and waits for the workers. */
 int aio_engine_create(const aio_engine_config *cfg, aio_engine **out);
 int aio_engine_start(aio_engine *e);
-/* Stops workers (queued tasks are abandoned: drain or cancel them first) and joins them. */
+/* Stops the workers and joins them. Each finishes the task it is running; tasks still queued
+ * are abandoned (never completed): drain or cancel them first. */
 int aio_engine_stop(aio_engine *e);
 void aio_engine_destroy(aio_engine *e);
 
@@ -126,6 +127,13 @@ int aio_node_get_stats(aio_engine *e, int32_t node, aio_node_stats *out);
 /* Topology helpers: CPU the calling thread runs on (-1 unknown); pin the calling thread. */
 int32_t aio_current_cpu(void);
 int aio_pin_current_thread(int32_t cpu);
+
+/* Microbenchmarks (bench.c): ns per operation, timed inside C; negative on error. */
+double aio_bench_deque_push_pop(int64_t n);
+double aio_bench_deque_steal(int64_t n);
+double aio_bench_injector_push_pop(int64_t n);
+double aio_bench_pool_alloc_free(int64_t n);
+double aio_bench_completion_push_drain(int64_t n);
 
 /* Built-in kernels. */
 int64_t aio_kernel_noop(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);

@@ -97,5 +97,11 @@ int64_t aio_kernel_noop(const uint8_t *in, size_t in_len, uint8_t *out, size_t o
 int64_t aio_kernel_spin(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
 int64_t aio_kernel_keccak256(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
 
+double aio_bench_deque_push_pop(int64_t n);
+double aio_bench_deque_steal(int64_t n);
+double aio_bench_injector_push_pop(int64_t n);
+double aio_bench_pool_alloc_free(int64_t n);
+double aio_bench_completion_push_drain(int64_t n);
+
 /* The Python side of py_entry: runs job `id` on a worker thread (cffi takes the GIL). */
 extern "Python" int32_t aio_py_entry(uint64_t id);

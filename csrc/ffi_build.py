@@ -27,6 +27,7 @@ SOURCES = [
     "topology.c",
     "worker.c",
     "engine.c",
+    "bench.c",
     "kernels/basic.c",
     "kernels/keccak256.c",
 ]

@@ -40,7 +40,8 @@ bool aio_ring_push(aio_ring *r, void *item) {
              * claimed that item yet; otherwise a consumer is between its claim and its release
              * of the cell: wait for it (failing here would report "full" on a ring that is not).
              * acquire: pairs with the consumer's claim of tail (only a value is compared) */
-            if (pos - ld_acquire(&r->tail) > r->mask) return false;
+            intptr_t used = (intptr_t)(pos - ld_acquire(&r->tail)); /* < 0: tail moved past a stale pos */
+            if (used > (intptr_t)r->mask) return false;
             cpu_relax();
             pos = ld_relaxed(&r->head); /* relaxed: reload and retry */
         } else {

@@ -251,12 +251,13 @@ void *aio_worker_main(void *arg) {
     add_acq_rel(&e->ready, ok ? 1 : 1000000);
     if (!ok) return NULL;
     for (;;) {
+        /* relaxed: stop is a plain flag; once set, queued tasks are abandoned (aio_engine_stop) */
+        if (ld_relaxed(&e->stop)) break;
         aio_task *t = find_task(w);
         if (t != NULL) {
             run_task(w, t);
             continue;
         }
-        if (ld_acquire(&e->stop)) break; /* acquire: stop is a plain flag; nothing else to see */
         add_seq_cst(&n->searching, 1);   /* seq_cst: submitters that see us searching skip the wake */
         int64_t until = aio_now_ns() + e->spin_ns;
         unsigned spins = 0;
@@ -274,7 +275,7 @@ void *aio_worker_main(void *arg) {
             run_task(w, t);
             continue;
         }
-        if (ld_acquire(&e->stop)) break; /* acquire: as above */
+        if (ld_relaxed(&e->stop)) break; /* relaxed: as above */
         park(w, n);
     }
     return NULL;

@@ -100,3 +100,9 @@ async def test_submit_before_start_and_after_close() -> None:
     with pytest.raises(aioultra.EngineClosed):
         await engine.start()
     await engine.aclose()  # idempotent
+
+
+async def test_huge_deadline_rejected(engine: aioultra.Engine) -> None:
+    with pytest.raises(aioultra.InvalidTask, match="at most"):
+        await wait_for(engine.submit(kernels.noop, deadline_us=1e16))
+    assert await wait_for(engine.submit(kernels.noop, deadline_us=1e12)) == b""

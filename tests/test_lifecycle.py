@@ -129,7 +129,11 @@ FORK_SCRIPT = """
                             await engine.submit(kernels.noop)
                         except aioultra.EngineClosed as exc:
                             assert "fork" in str(exc), exc
-                            return 0
+                            try:
+                                engine.stats()
+                            except aioultra.EngineClosed:
+                                return 0
+                            return 4
                         return 3
                     os._exit(asyncio.new_event_loop().run_until_complete(child()))
                 _, status = os.waitpid(pid, 0)
@@ -194,3 +198,68 @@ async def test_small_capacities_work(capacity: int) -> None:
         for _ in range(20):
             assert await wait_for(engine.submit(kernels.noop)) == b""
         assert len(await wait_for(engine.map(kernels.noop, [b""] * 100))) == 100
+
+
+async def test_aclose_interrupted_fails_awaiters_instead_of_hanging() -> None:
+    engine = aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, spin_us=0)
+    await engine.start()
+    started = threading.Event()
+    release = threading.Event()
+
+    def gate() -> int:
+        started.set()
+        release.wait(30)
+        return 1
+
+    first = asyncio.ensure_future(engine.submit(gate))
+    assert await asyncio.to_thread(started.wait, 30)
+    queued = [asyncio.ensure_future(engine.submit(kernels.spin, 1_000_000)) for _ in range(50)]
+    await asyncio.sleep(0)
+    closing = asyncio.ensure_future(engine.aclose())
+    await asyncio.sleep(0)
+    closing.cancel()  # e.g. a timeout around aclose(): the engine still shuts down
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    assert not engine.running
+    assert await wait_for(first) == 1
+    results = await wait_for(asyncio.gather(*queued, return_exceptions=True))
+    assert all(isinstance(r, aioultra.EngineClosed) or r == b"" for r in results), results
+    assert any(isinstance(r, aioultra.EngineClosed) for r in results)
+
+
+async def test_slots_of_a_closed_loop_are_reclaimed() -> None:
+    async with aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, queue_capacity=8, spin_us=0) as engine:
+        started = threading.Event()
+        release = threading.Event()
+
+        def gate() -> int:
+            started.set()
+            release.wait(30)
+            return 1
+
+        def other_thread() -> None:
+            loop = asyncio.new_event_loop()
+
+            abandoned: list[asyncio.Future[int]] = []
+
+            async def submit_and_leave() -> None:
+                abandoned.extend(asyncio.ensure_future(engine.submit(gate)) for _ in range(4))
+                await asyncio.sleep(0)
+
+            loop.run_until_complete(submit_and_leave())
+            loop.close()  # leaves with 4 tasks in flight whose completions nobody will drain
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        await asyncio.to_thread(thread.join, 30)
+        assert await asyncio.to_thread(started.wait, 30)
+        assert engine.stats().queue_size == 4
+        release.set()
+        # one worker, FIFO: once this completes, the 4 gates have completed into the dead channel
+        assert await wait_for(engine.submit(kernels.noop)) == b""
+        assert engine.stats().queue_size == 4  # nobody drained them
+        # all 8 slots become usable again: the QueueFull path reclaims the closed loop's records
+        results = await wait_for(asyncio.gather(*(engine.submit(kernels.spin, 1000) for _ in range(8))))
+        assert results == [b""] * 8
+        assert engine.stats().queue_size == 0

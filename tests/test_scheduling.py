@@ -78,8 +78,9 @@ async def _gated_node0(engine: aioultra.Engine) -> tuple[Gate, asyncio.Future[in
 
 
 async def test_no_cross_node_steal_below_threshold() -> None:
-    config = aioultra.EngineConfig(topology="0;1", workers_per_numa_node=1, queue_capacity=1024,
-                                   load_balance_threshold=0.5, spin_us=50)
+    config = aioultra.EngineConfig(
+        topology="0;1", workers_per_numa_node=1, queue_capacity=1024, load_balance_threshold=0.5, spin_us=50
+    )
     async with aioultra.Engine(config) as engine:
         with loop_thread_on(0):
             gate, gated = await _gated_node0(engine)
@@ -98,8 +99,9 @@ async def test_no_cross_node_steal_below_threshold() -> None:
 
 
 async def test_cross_node_steals_above_threshold() -> None:
-    config = aioultra.EngineConfig(topology="0;1", workers_per_numa_node=1, queue_capacity=1024,
-                                   load_balance_threshold=0.05, spin_us=50)
+    config = aioultra.EngineConfig(
+        topology="0;1", workers_per_numa_node=1, queue_capacity=1024, load_balance_threshold=0.05, spin_us=50
+    )
     async with aioultra.Engine(config) as engine:
         with loop_thread_on(0):
             gate, gated = await _gated_node0(engine)

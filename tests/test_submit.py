@@ -126,3 +126,13 @@ async def test_stats_fields(engine: aioultra.Engine) -> None:
     assert s.steals == sum(w.steals for w in s.workers)
     with pytest.raises(AttributeError):
         s.tasks_completed = 0  # type: ignore[misc]
+
+
+async def test_stop_iteration_is_delivered_as_runtime_error(engine: aioultra.Engine) -> None:
+    # a future cannot hold StopIteration; the bridge must not choke on it (and must go on draining)
+    others = [asyncio.ensure_future(engine.submit(add, i, 0)) for i in range(50)]
+    with pytest.raises(RuntimeError, match="StopIteration") as info:
+        await wait_for(engine.submit(next, iter([])))
+    assert isinstance(info.value.__cause__, StopIteration)
+    assert await wait_for(asyncio.gather(*others)) == list(range(50))
+    assert await wait_for(engine.submit(add, 1, 1)) == 2

@@ -59,8 +59,12 @@ async def _latency(call: Callable[[], Awaitable[Any]], n: int, warmup: int) -> d
         await call()
         samples.append(clock() - t0)
     samples.sort()
-    return {"p50_us": _percentile(samples, 0.50), "p99_us": _percentile(samples, 0.99),
-            "p999_us": _percentile(samples, 0.999), "n": n}
+    return {
+        "p50_us": _percentile(samples, 0.50),
+        "p99_us": _percentile(samples, 0.99),
+        "p999_us": _percentile(samples, 0.999),
+        "n": n,
+    }
 
 
 async def _throughput(call: Callable[[], Awaitable[Any]], n: int, concurrency: int) -> float:
@@ -137,6 +141,16 @@ async def _map_suite(quick: bool, progress: Progress) -> dict[str, float]:
     return out
 
 
+def _micro_suite(quick: bool, progress: Progress) -> dict[str, float]:
+    """C-level microbenchmarks timed inside C; best of 5 runs, in ns per operation."""
+    from aioultra import _ffi
+
+    n = 200_000 if quick else 2_000_000
+    out = {name: min(fn(n) for _ in range(5)) for name, fn in _ffi.MICROBENCHMARKS.items()}
+    progress.step("C microbenchmarks")
+    return out
+
+
 def _run_loop(kind: str, coro_fn: Callable[[], Awaitable[Any]]) -> Any:
     if kind == "uvloop":
         import uvloop
@@ -153,11 +167,16 @@ def _print_report(report: dict[str, Any]) -> None:
         print(f"\n== {loop_kind}: await round trip (us), sequential ==")
         print(f"{'path':32} {'p50':>8} {'p99':>8} {'p99.9':>8} {'p50 x':>7} {'p99 x':>7}")
         for name, r in suite["latency"].items():
-            print(f"{name:32} {r['p50_us']:8.1f} {r['p99_us']:8.1f} {r['p999_us']:8.1f} "
-                  f"{r['p50_us'] / base['p50_us']:7.2f} {r['p99_us'] / base['p99_us']:7.2f}")
+            print(
+                f"{name:32} {r['p50_us']:8.1f} {r['p99_us']:8.1f} {r['p999_us']:8.1f} "
+                f"{r['p50_us'] / base['p50_us']:7.2f} {r['p99_us'] / base['p99_us']:7.2f}"
+            )
         print(f"\n== {loop_kind}: concurrent awaits (tasks/s, 256 in flight) ==")
         for name, tp in suite["throughput"].items():
             print(f"{name:32} {tp:12,.0f}  {tp / base_tp:6.2f}x")
+    print("\n== C microbenchmarks (ns/op, timed inside C, best of 5) ==")
+    for name, ns in report["micro"].items():
+        print(f"{name:32} {ns:8.1f}")
     if "map" in report:
         print("\n== map throughput (items/s) ==")
         for name, tp in report["map"].items():
@@ -180,18 +199,20 @@ def main(argv: list[str] | None = None) -> int:
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings and up
-    progress = Progress(len(loops) * 10 + (0 if args.no_map else 4))
+    progress = Progress(len(loops) * 10 + 1 + (0 if args.no_map else 4))
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.platform()}, "
         f"Python {platform.python_version()}",
         "quick": args.quick,
         "loops": {},
     }
+    report["micro"] = _micro_suite(args.quick, progress)
     for kind in loops:
         report["loops"][kind] = _run_loop(kind, lambda: _loop_suite(args.quick, progress))
     if not args.no_map:
-        report["map"] = _run_loop("uvloop" if "uvloop" in loops else "asyncio",
-                                  lambda: _map_suite(args.quick, progress))
+        report["map"] = _run_loop(
+            "uvloop" if "uvloop" in loops else "asyncio", lambda: _map_suite(args.quick, progress)
+        )
     progress.finish()
     _print_report(report)
     if args.json:
