@@ -192,7 +192,7 @@ void aio_notify_thieves(aio_engine *e, aio_node *n) {
 static void run_task(aio_worker *w, aio_task *t) {
     aio_engine *e = w->engine;
     /* relaxed: the load figure is a heuristic for placement and remote stealing */
-    atomic_fetch_sub_explicit(&e->nodes[t->node].load, (int64_t)t->weight, memory_order_relaxed);
+    sub_relaxed(&e->nodes[t->node].load, (int64_t)t->weight);
     t->worker = w->index;
     t->rc = 0;
     if (ld_relaxed(&t->cancelled)) { /* relaxed: a hint; a late cancel lets the task run */
@@ -268,7 +268,7 @@ void *aio_worker_main(void *arg) {
             cpu_relax();
         }
         /* seq_cst: after this a submitter may rely on waking us instead */
-        int32_t was = atomic_fetch_sub_explicit(&n->searching, 1, memory_order_seq_cst);
+        int32_t was = sub_seq_cst(&n->searching, 1);
         if (t != NULL) {
             /* the last searcher found work: if more is queued, get another worker searching */
             if (was == 1 && aio_injector_ready(&n->injector)) aio_node_notify(e, n);
