@@ -64,6 +64,16 @@ def _run_chunk(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
     return [fn(x) for x in items]
 
 
+def _run_chunk_capture(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for x in items:
+        try:
+            out.append(fn(x))
+        except Exception as exc:  # map(return_exceptions=True): the item's exception is its result
+            out.append(exc)
+    return out
+
+
 class Engine:
     """An asyncio-integrated task engine running work on native worker threads.
 
@@ -455,14 +465,18 @@ class Engine:
                 _ffi.task_cancel(job.task)
             raise
 
-    async def map(self, target: Any, iterable: Iterable[Any], *, priority: int | None = None) -> list[Any]:
+    async def map(
+        self, target: Any, iterable: Iterable[Any], *, priority: int | None = None, return_exceptions: bool = False
+    ) -> list[Any]:
         """Apply ``target`` to every item; returns the results in order.
 
         For a :class:`Kernel` each item is its input bytes and the items run in batches (one
         task per chunk, no Python per item on the workers); the first failing item's KernelError
         is raised and carries its index. For a callable, chunks of items run as Python jobs; the
         error of a failing chunk is raised (if several fail, whichever finishes first).
-        Back-pressure: when the queue is full, map waits for its own earlier chunks.
+        With ``return_exceptions=True`` nothing is raised for failing items: each one's
+        exception takes its place in the list (as with ``asyncio.gather``), the other items'
+        results are kept. Back-pressure: when the queue is full, map waits for its own chunks.
         """
         if self._state != _RUNNING:
             raise self._closed_error()
@@ -473,7 +487,7 @@ class Engine:
         if not items:
             return []
         if isinstance(target, Kernel):
-            return await self._map_kernel(target, items, prio)
+            return await self._map_kernel(target, items, prio, return_exceptions)
         if isinstance(target, Task) or not callable(target):
             raise InvalidTask(f"map target must be a Kernel or a callable, got {type(target).__name__!r}")
         loop = asyncio.get_running_loop()
@@ -481,12 +495,14 @@ class Engine:
         chunk = self._chunk_size(len(items))
         parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
 
+        run = _run_chunk_capture if return_exceptions else _run_chunk
+
         def enqueue(index: int) -> Job:
             return self._enqueue_python(
                 ch,
                 next_job_id(),
                 loop.create_future(),
-                _run_chunk,
+                run,
                 (target, parts[index]),
                 {},
                 prio,
@@ -526,7 +542,7 @@ class Engine:
             raise
         return jobs
 
-    async def _map_kernel(self, kernel: Kernel, items: list[Any], prio: int) -> list[bytes]:
+    async def _map_kernel(self, kernel: Kernel, items: list[Any], prio: int, return_exceptions: bool) -> list[Any]:
         try:
             joined = b"".join(items)
         except TypeError:
@@ -583,11 +599,15 @@ class Engine:
         await self._run_batches(ch, math.ceil(n / chunk), enqueue)
         codes = _ffi.unpack(rcs, n)
         buf = _ffi.buffer(out, n * stride) if stride else None
-        results: list[bytes] = []
+        results: list[Any] = []
         for i, rc in enumerate(codes):
             if rc < 0:
-                raise KernelError(kernel.name, int(rc), index=i)
-            results.append(buf[i * stride : i * stride + rc] if buf is not None else b"")
+                error = KernelError(kernel.name, int(rc), index=i)
+                if not return_exceptions:
+                    raise error
+                results.append(error)
+            else:
+                results.append(buf[i * stride : i * stride + rc] if buf is not None else b"")
         return results
 
     # --- observability ------------------------------------------------------------------

@@ -241,6 +241,10 @@ MICROBENCHMARKS: dict[str, Callable[[int], float]] = {
 KERNEL_NOOP = lib.aio_kernel_noop
 KERNEL_SPIN = lib.aio_kernel_spin
 KERNEL_KECCAK256 = lib.aio_kernel_keccak256
+KERNEL_RLP_TX = lib.aio_kernel_rlp_tx
+KERNEL_UNIV2_AMOUNT_OUT = lib.aio_kernel_univ2_amount_out
+KERNEL_UNIV2_AMOUNT_IN = lib.aio_kernel_univ2_amount_in
+KERNEL_UNIV2_BACKRUN = lib.aio_kernel_univ2_backrun
 
 
 def _address(obj: object, what: str, kinds: tuple[str, ...]) -> int:

@@ -30,6 +30,8 @@ SOURCES = [
     "bench.c",
     "kernels/basic.c",
     "kernels/keccak256.c",
+    "kernels/rlp_tx.c",
+    "kernels/univ2.c",
 ]
 
 

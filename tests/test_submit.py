@@ -136,3 +136,19 @@ async def test_stop_iteration_is_delivered_as_runtime_error(engine: aioultra.Eng
     assert isinstance(info.value.__cause__, StopIteration)
     assert await wait_for(asyncio.gather(*others)) == list(range(50))
     assert await wait_for(engine.submit(add, 1, 1)) == 2
+
+
+async def test_map_return_exceptions(engine: aioultra.Engine) -> None:
+    def half(x: int) -> int:
+        if x % 3 == 0:
+            raise Custom(x)
+        return x // 2
+
+    results = await wait_for(engine.map(half, range(30), return_exceptions=True))
+    for x, r in enumerate(results):
+        if x % 3 == 0:
+            assert isinstance(r, Custom) and r.args == (x,)
+        else:
+            assert r == x // 2
+    digests = await wait_for(engine.map(kernels.spin, [], return_exceptions=True))
+    assert digests == []
