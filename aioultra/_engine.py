@@ -466,7 +466,13 @@ class Engine:
             raise
 
     async def map(
-        self, target: Any, iterable: Iterable[Any], *, priority: int | None = None, return_exceptions: bool = False
+        self,
+        target: Any,
+        iterable: Iterable[Any],
+        *,
+        priority: int | None = None,
+        deadline_us: float | None = None,
+        return_exceptions: bool = False,
     ) -> list[Any]:
         """Apply ``target`` to every item; returns the results in order.
 
@@ -476,18 +482,22 @@ class Engine:
         error of a failing chunk is raised (if several fail, whichever finishes first).
         With ``return_exceptions=True`` nothing is raised for failing items: each one's
         exception takes its place in the list (as with ``asyncio.gather``), the other items'
-        results are kept. Back-pressure: when the queue is full, map waits for its own chunks.
+        results are kept. ``deadline_us`` applies to each chunk: a chunk that has not started
+        within it is not run and DeadlineExceeded is raised (also with ``return_exceptions``:
+        a deadline is about the whole call, not an item). Back-pressure: when the queue is full,
+        map waits for its own chunks.
         """
         if self._state != _RUNNING:
             raise self._closed_error()
         prio = DEFAULT_PRIORITY if priority is None else _check_priority(priority)
+        deadline_ns = _deadline_ns(deadline_us)
         if not isinstance(iterable, Iterable):
             raise InvalidTask(f"map needs an iterable of items, got {type(iterable).__name__}")
         items = list(iterable)
         if not items:
             return []
         if isinstance(target, Kernel):
-            return await self._map_kernel(target, items, prio, return_exceptions)
+            return await self._map_kernel(target, items, prio, deadline_ns, return_exceptions)
         if isinstance(target, Task) or not callable(target):
             raise InvalidTask(f"map target must be a Kernel or a callable, got {type(target).__name__!r}")
         loop = asyncio.get_running_loop()
@@ -506,7 +516,7 @@ class Engine:
                 (target, parts[index]),
                 {},
                 prio,
-                0,
+                deadline_ns,
                 len(parts[index]),
             )
 
@@ -542,7 +552,9 @@ class Engine:
             raise
         return jobs
 
-    async def _map_kernel(self, kernel: Kernel, items: list[Any], prio: int, return_exceptions: bool) -> list[Any]:
+    async def _map_kernel(
+        self, kernel: Kernel, items: list[Any], prio: int, deadline_ns: int, return_exceptions: bool
+    ) -> list[Any]:
         try:
             joined = b"".join(items)
         except TypeError:
@@ -585,6 +597,7 @@ class Engine:
                         stride,
                         rcs + start,
                         prio,
+                        deadline_ns,
                         ch.task_out,
                     )
                     break

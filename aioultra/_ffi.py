@@ -188,10 +188,13 @@ def submit_batch(
     stride: int,
     rcs: Cdata,
     priority: int,
+    deadline_ns: int,
     task_out: Cdata,
 ) -> None:
     """aio_submit_batch: one task running fn over n items."""
-    rc = _submit_batch(engine, channel, job_id, fn, ctx, data, offsets, n, out, stride, rcs, priority, -1, task_out)
+    rc = _submit_batch(
+        engine, channel, job_id, fn, ctx, data, offsets, n, out, stride, rcs, priority, deadline_ns, -1, task_out
+    )
     if rc != 0:
         check(rc, "map")
 

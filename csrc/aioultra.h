@@ -112,10 +112,11 @@ int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, vo
                const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                int32_t priority, int64_t deadline_ns, uint32_t weight, int32_t node, aio_task **task);
 /* A batch task: runs fn over n items, item i = in[offsets[i] .. offsets[i+1]), writing up to
- * stride bytes at out + i*stride and its result into rcs[i]. Completion rc = n. */
+ * stride bytes at out + i*stride and its result into rcs[i]. Completion rc = n. deadline_ns as
+ * for aio_submit: the whole batch expires if it has not started in time. */
 int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                      const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
-                     int64_t *rcs, int32_t priority, int32_t node, aio_task **task);
+                     int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task);
 /* Marks an in-flight task cancelled: a worker that has not started it will skip it. */
 void aio_task_cancel(aio_task *t);
 

@@ -83,7 +83,7 @@ int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, vo
                int32_t priority, int64_t deadline_ns, uint32_t weight, int32_t node, aio_task **task);
 int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                      const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
-                     int64_t *rcs, int32_t priority, int32_t node, aio_task **task);
+                     int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task);
 void aio_task_cancel(aio_task *t);
 
 void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out);

@@ -61,7 +61,12 @@ int aio_deque_push(aio_deque *d, void *item) {
     }
     slot_put(a, b, item);
     /* release: a thief that reads the new bottom sees the slot written above */
+#ifdef AIO_SEED_BUG_PUSH_RELAXED
+    /* SEEDED BUG (tests/test_seeded_bugs.py only): relaxed publication; TSan must report it */
+    st_relaxed(&d->bottom, b + 1);
+#else
     st_release(&d->bottom, b + 1);
+#endif
     return 0;
 }
 
@@ -79,7 +84,13 @@ void *aio_deque_pop(aio_deque *d) {
         x = slot_get(a, b);
         if (t == b) {
             /* last item: race thieves for it. seq_cst: single winner, totally ordered with steals */
+#ifdef AIO_SEED_BUG_NO_LAST_CAS
+            /* SEEDED BUG (tests/test_seeded_bugs.py only): take the last item without racing the
+             * thieves; a thief that stole it too gives a duplicate, which the stress test must see */
+            st_seq_cst(&d->top, t + 1);
+#else
             if (!cas_seq_cst(&d->top, &t, t + 1)) x = NULL;
+#endif
             /* relaxed: only the owner writes bottom; deque is empty either way */
             st_relaxed(&d->bottom, b + 1);
         }

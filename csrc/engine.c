@@ -215,8 +215,9 @@ int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, vo
 
 int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                      const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
-                     int64_t *rcs, int32_t priority, int32_t node, aio_task **task) {
-    if (ch == NULL || fn == NULL || n == 0 || offsets == NULL || rcs == NULL || (out == NULL && stride > 0))
+                     int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task) {
+    if (ch == NULL || fn == NULL || n == 0 || offsets == NULL || rcs == NULL || (out == NULL && stride > 0) ||
+        deadline_ns < 0)
         return AIO_EINVAL;
     int rc;
     aio_task *t = prepare(e, ch, id, fn, ctx, &rc);
@@ -229,6 +230,7 @@ int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn 
     t->out = out;
     t->out_cap = stride;
     t->weight = n;
+    t->deadline_ns = deadline_ns > 0 ? aio_now_ns() + deadline_ns : 0;
     return enqueue(e, t, node, priority, task);
 }
 

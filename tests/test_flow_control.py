@@ -134,3 +134,17 @@ async def test_high_priority_runs_first_without_starving_normal(one_worker: aiou
     # starvation rule (injector.h): after 16 consecutive high-lane tasks one normal task runs
     for i in range(5):
         assert order.index(f"n{i}") == 16 + 17 * i, " ".join(order)
+
+
+async def test_map_deadline(one_worker: aioultra.Engine) -> None:
+    blocker = asyncio.ensure_future(one_worker.submit(kernels.spin, 20_000_000))
+    late = asyncio.ensure_future(one_worker.map(kernels.keccak256, [b"a"] * 10, deadline_us=100))
+    late_py = asyncio.ensure_future(one_worker.map(str, range(10), deadline_us=100, return_exceptions=True))
+    assert await wait_for(blocker) == b""
+    with pytest.raises(aioultra.DeadlineExceeded):
+        await wait_for(late)
+    with pytest.raises(aioultra.DeadlineExceeded):
+        await wait_for(late_py)
+    assert await wait_for(one_worker.map(str, range(3), deadline_us=10_000_000)) == ["0", "1", "2"]
+    with pytest.raises(aioultra.InvalidTask):
+        await wait_for(one_worker.map(str, range(3), deadline_us=-1))

@@ -1,0 +1,156 @@
+"""Executor and pipeline driver: collector -> strategy (in batches) -> opportunities + summary."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import aioultra
+
+from .collector import DONE, collect
+from .pools import PoolSet
+from .strategy import Counters, EngineStrategy, Item, Opportunity, PythonStrategy
+
+MODES = ("engine", "inline", "executor")
+
+
+def _pct(values: list[int], q: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] / 1000.0
+
+
+@dataclass
+class Summary:
+    """What one run did: counters, per-stage latency (us) and throughput."""
+
+    mode: str
+    counters: Counters
+    elapsed_s: float
+    opportunities: list[Opportunity]
+    decode_ns: list[int] = field(default_factory=list)
+    price_ns: list[int] = field(default_factory=list)
+    total_ns: list[int] = field(default_factory=list)
+
+    @property
+    def throughput(self) -> float:
+        """Transactions per second, first receipt to last output."""
+        return self.counters.received / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def stages(self) -> dict[str, tuple[float, float]]:
+        """Per stage: (p50, p99) in microseconds."""
+        return {
+            "decode (receipt -> decoded)": (_pct(self.decode_ns, 0.5), _pct(self.decode_ns, 0.99)),
+            "price (decoded -> priced, swaps)": (_pct(self.price_ns, 0.5), _pct(self.price_ns, 0.99)),
+            "total (receipt -> batch done)": (_pct(self.total_ns, 0.5), _pct(self.total_ns, 0.99)),
+        }
+
+    def print(self, out: TextIO) -> None:
+        """The human-readable summary, each line starting with '# '."""
+        c = self.counters
+        out.write(
+            f"# mode={self.mode}: {c.received} txs in {self.elapsed_s:.3f} s ({self.throughput:,.0f} tx/s); "
+            f"decoded {c.decoded}, router calls {c.router_calls}, swaps {c.swaps}, "
+            f"opportunities {c.opportunities}\n"
+        )
+        if c.malformed:
+            out.write("# malformed (skipped): " + ", ".join(f"{k}: {v}" for k, v in sorted(c.malformed.items())) + "\n")
+        if c.skipped:
+            out.write("# swaps skipped: " + ", ".join(f"{k}: {v}" for k, v in sorted(c.skipped.items())) + "\n")
+        for stage, (p50, p99) in self.stages().items():
+            out.write(f"#   {stage:34} p50 {p50:9.1f} us   p99 {p99:9.1f} us\n")
+
+
+async def run(
+    url: str,
+    pools: PoolSet,
+    mode: str = "engine",
+    *,
+    engine: aioultra.Engine | None = None,
+    batch_max: int = 256,
+    limit: int | None = None,
+    deadline_us: float | None = None,
+    emit: Callable[[Opportunity], None] | None = None,
+) -> Summary:
+    """Run the pipeline against ``url`` until the feed ends (or ``limit`` transactions)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode == "engine" and engine is None:
+        raise ValueError("mode 'engine' needs an engine")
+    queue: asyncio.Queue[tuple[int, dict[str, Any]] | None] = asyncio.Queue()
+    collector = asyncio.create_task(collect(url, queue, limit=limit))
+    engine_strategy = EngineStrategy(engine, pools, deadline_us=deadline_us) if engine is not None else None
+    py_strategy = PythonStrategy(pools)
+    strategy: EngineStrategy | PythonStrategy = py_strategy
+    if mode == "engine":
+        assert engine_strategy is not None
+        strategy = engine_strategy
+    executor = concurrent.futures.ThreadPoolExecutor(1) if mode == "executor" else None
+    loop = asyncio.get_running_loop()
+    found: list[Opportunity] = []
+    decode_ns: list[int] = []
+    price_ns: list[int] = []
+    total_ns: list[int] = []
+    started: int | None = None
+    done = False
+    try:
+        while not done:
+            first = await queue.get()
+            if first is DONE:
+                break
+            entries = [first]
+            while len(entries) < batch_max and not queue.empty():
+                entry = queue.get_nowait()
+                if entry is DONE:
+                    done = True
+                    break
+                entries.append(entry)
+            if started is None:
+                started = entries[0][0]
+            items = []
+            for received_ns, obj in entries:
+                raw_hex = obj.get("raw")
+                try:
+                    raw = bytes.fromhex(raw_hex[2:]) if raw_hex else None
+                except ValueError:
+                    strategy.counters.received += 1
+                    strategy.counters.malformed["raw is not hex"] += 1
+                    continue
+                items.append(Item(received_ns, raw, obj))
+            if mode == "engine":
+                assert engine_strategy is not None
+                batch_found = await engine_strategy.run_batch(items)
+            elif mode == "inline":
+                batch_found = py_strategy.run_batch(items)
+            else:
+                batch_found = await loop.run_in_executor(executor, py_strategy.run_batch, items)
+            now = time.perf_counter_ns()
+            for item in items:
+                total_ns.append(now - item.received_ns)
+                if item.decoded_ns:
+                    decode_ns.append(item.decoded_ns - item.received_ns)
+                if item.priced_ns:
+                    price_ns.append(item.priced_ns - item.decoded_ns)
+            for o in batch_found:
+                found.append(o)
+                if emit is not None:
+                    emit(o)
+        await collector
+    finally:
+        collector.cancel()
+        if executor is not None:
+            executor.shutdown()
+    elapsed = (time.perf_counter_ns() - started) / 1e9 if started is not None else 0.0
+    return Summary(mode, strategy.counters, elapsed, found, decode_ns, price_ns, total_ns)
+
+
+def print_opportunity(o: Opportunity, out: TextIO = sys.stdout) -> None:
+    """One JSON line per opportunity."""
+    out.write(json.dumps(o.as_dict(), separators=(",", ":")) + "\n")

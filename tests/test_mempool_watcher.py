@@ -1,0 +1,122 @@
+"""The mempool-watcher example end to end: websocket feed -> engine strategy -> opportunities,
+checked against a pure-Python run of the same strategy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+
+import aioultra
+from examples.mempool_watcher import fixture
+from examples.mempool_watcher.collector import DONE, collect
+from examples.mempool_watcher.pipeline import run
+from examples.mempool_watcher.pools import PoolSet
+from examples.mempool_watcher.server import load_replay, replay_server, serving
+from examples.mempool_watcher.strategy import Item, PythonStrategy
+
+from .helpers import wait_for
+
+DATA = Path(fixture.DATA)
+
+
+def opportunity_keys(opportunities: list[Any]) -> set[tuple[str, str, int, int]]:
+    return {(o.tx_hash, o.pool, o.size, o.profit) for o in opportunities}
+
+
+def python_reference(pools: PoolSet) -> tuple[set[tuple[str, str, int, int]], PythonStrategy]:
+    strategy = PythonStrategy(pools)
+    found = []
+    lines = load_replay(DATA / "pending.jsonl")
+    for start in range(0, len(lines), 100):
+        items = []
+        for line in lines[start : start + 100]:
+            obj = json.loads(line)
+            items.append(Item(0, bytes.fromhex(obj["raw"][2:]), obj))
+        found += strategy.run_batch(items)
+    return opportunity_keys(found), strategy
+
+
+async def test_pipeline_over_websocket_matches_pure_python(engine: aioultra.Engine) -> None:
+    pools = PoolSet.load(DATA / "pools.json")
+    expected, reference = python_reference(pools)
+    assert len(expected) > 100  # the fixture has plenty of opportunities
+    with replay_server(DATA / "pending.jsonl") as url:
+        summary = await wait_for(run(url, pools, "engine", engine=engine), 120)
+    assert opportunity_keys(summary.opportunities) == expected
+    c, r = summary.counters, reference.counters
+    assert c.received == r.received == len(load_replay(DATA / "pending.jsonl"))
+    assert c.swaps == r.swaps and c.router_calls == r.router_calls
+    assert sum(c.malformed.values()) == sum(r.malformed.values()) > 0  # malformed txs counted and skipped
+    assert c.skipped == r.skipped
+    assert summary.stages()["total (receipt -> batch done)"][0] > 0
+    assert engine.stats().queue_size == 0
+
+
+async def test_inline_and_executor_modes_agree(engine: aioultra.Engine) -> None:
+    pools = PoolSet.load(DATA / "pools.json")
+    expected, _ = python_reference(pools)
+    for mode in ("inline", "executor"):
+        with replay_server(DATA / "pending.jsonl") as url:
+            summary = await wait_for(run(url, pools, mode, limit=4006), 120)
+        assert opportunity_keys(summary.opportunities) == expected, mode
+
+
+async def test_collector_reconnects_after_a_drop() -> None:
+    lines = load_replay(DATA / "pending.jsonl")[:300]
+    connections = 0
+
+    async def flaky(ws: ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        await ws.recv()
+        await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "result": "0x1"}))
+        part = lines[:100] if connections == 1 else lines[100:]
+        for line in part:
+            await ws.send(
+                '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":' + line + "}}"
+            )
+        if connections == 1:
+            await ws.close()  # the node drops us mid-stream
+            return
+        await ws.send(json.dumps({"jsonrpc": "2.0", "method": "aioultra_replayDone", "params": {}}))
+
+    async with serve(flaky, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        received = await wait_for(collect(f"ws://127.0.0.1:{port}", queue, max_backoff=0.2), 60)
+    assert received == 300 and connections == 2
+    hashes = []
+    while (entry := queue.get_nowait()) is not DONE:
+        hashes.append(entry[1]["hash"])
+    assert hashes == [json.loads(line)["hash"] for line in lines]
+
+
+async def test_garbage_feed_is_counted_not_fatal(engine: aioultra.Engine) -> None:
+    pools = PoolSet.load(DATA / "pools.json")
+    txs = [json.dumps({"hash": "0x" + "11" * 32, "raw": "0x" + bytes([i % 256]).hex() * (i % 40)}) for i in range(300)]
+    txs.append(json.dumps({"hash": "0x" + "22" * 32, "raw": "0xnothex"}))
+    async with serving(txs) as url:
+        summary = await wait_for(run(url, pools, "engine", engine=engine), 60)
+    c = summary.counters
+    assert c.received == 301
+    assert sum(c.malformed.values()) + c.decoded == 301
+    assert c.malformed["raw is not hex"] == 1
+    assert not summary.opportunities
+    assert await wait_for(engine.submit(aioultra.kernels.noop)) == b""
+
+
+def test_fixture_is_reproducible(tmp_path: Path) -> None:
+    fixture.main(["--out", str(tmp_path)])
+    for name in ("pools.json", "pending.jsonl"):
+        assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
+
+
+def test_bad_mode_rejected() -> None:
+    pools = PoolSet.load(DATA / "pools.json")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        asyncio.run(run("ws://127.0.0.1:9", pools, "gpu"))
