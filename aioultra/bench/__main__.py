@@ -151,6 +151,61 @@ def _micro_suite(quick: bool, progress: Progress) -> dict[str, float]:
     return out
 
 
+def _busy_work(n: int = 20_000) -> int:
+    return sum(range(n))
+
+
+async def _tune_one(workers: int, spin_us: float, quick: bool) -> dict[str, float]:
+    n = 1_000 if quick else 5_000
+    async with aioultra.Engine(workers_per_numa_node=workers, spin_us=spin_us, numa_enabled=False) as engine:
+        lat = await _latency(lambda: engine.submit(kernels.noop), n, n // 5)
+        cycles = 100 if quick else 300
+        t0 = time.perf_counter()
+        for _ in range(cycles):
+            _busy_work()
+            await engine.submit(kernels.spin, 20_000)
+        busy = (time.perf_counter() - t0) / cycles * 1e6
+        tp = await _throughput(lambda: engine.submit(kernels.noop), 5 * n, 256)
+        items = [b"x" * 64] * (20_000 if quick else 200_000)
+        t0 = time.perf_counter()
+        await engine.map(kernels.keccak256, items)
+        return {
+            "p50_us": lat["p50_us"],
+            "p99_us": lat["p99_us"],
+            "busy_cycle_us": busy,
+            "throughput": tp,
+            "map_keccak": len(items) / (time.perf_counter() - t0),
+        }
+
+
+async def _tune_suite(quick: bool, progress: Progress) -> dict[str, Any]:
+    """Spin budget x worker count with the loop busy (how the defaults were chosen)."""
+    cycles = 100 if quick else 300
+    t0 = time.perf_counter()
+    for _ in range(cycles):
+        _busy_work()
+    ideal = (time.perf_counter() - t0) / cycles * 1e6 + 20
+    rows = []
+    cpus = len(os.sched_getaffinity(0))
+    for workers in sorted({1, cpus}):
+        for spin in (0, 10, 50, 200):
+            rows.append({"workers": workers, "spin_us": spin, **await _tune_one(workers, spin, quick)})
+            progress.step(f"tune workers={workers} spin_us={spin}")
+    return {"ideal_busy_cycle_us": ideal, "rows": rows}
+
+
+def _print_tune(tune: dict[str, Any]) -> None:
+    print(f"\n== defaults: spin budget x workers, loop busy (ideal busy cycle {tune['ideal_busy_cycle_us']:.0f} us) ==")
+    print(
+        f"{'workers':>7} {'spin_us':>7} {'p50':>7} {'p99':>7} {'busy cycle':>11} {'tasks/s':>10} {'map keccak/s':>13}"
+    )
+    for r in tune["rows"]:
+        print(
+            f"{r['workers']:7} {r['spin_us']:7} {r['p50_us']:7.1f} {r['p99_us']:7.1f} {r['busy_cycle_us']:11.0f} "
+            f"{r['throughput']:10,.0f} {r['map_keccak']:13,.0f}"
+        )
+
+
 def _run_loop(kind: str, coro_fn: Callable[[], Awaitable[Any]]) -> Any:
     if kind == "uvloop":
         import uvloop
@@ -191,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--loops", default="asyncio,uvloop", help="comma-separated: asyncio, uvloop")
     parser.add_argument("--no-map", action="store_true", help="skip the map throughput suite")
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="only the defaults study: spin budget x worker count with the loop busy (uvloop)",
+    )
     args = parser.parse_args(argv)
     loops = [x.strip() for x in args.loops.split(",") if x.strip()]
     for kind in loops:
@@ -199,6 +259,15 @@ def main(argv: list[str] | None = None) -> int:
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings and up
+    if args.tune:
+        progress = Progress(8)
+        tune = _run_loop("uvloop", lambda: _tune_suite(args.quick, progress))
+        progress.finish()
+        _print_tune(tune)
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump({"tune": tune}, fh, indent=2)
+        return 0
     progress = Progress(len(loops) * 10 + 1 + (0 if args.no_map else 4))
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.platform()}, "
