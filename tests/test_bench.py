@@ -50,3 +50,18 @@ def test_bench_rejects_unknown_loop() -> None:
     )
     assert proc.returncode == 2
     assert "unknown loop 'trio'" in proc.stderr
+
+
+def test_bench_tune_quick(tmp_path: Path) -> None:
+    out = tmp_path / "tune.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "aioultra.bench", "--tune", "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["tune"]["rows"]
+    assert {r["spin_us"] for r in rows} == {0, 10, 50, 200}
+    for r in rows:
+        assert 0 < r["p50_us"] <= r["p99_us"] and r["busy_cycle_us"] > 0 and r["map_keccak"] > 0
