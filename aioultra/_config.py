@@ -90,12 +90,12 @@ class EngineConfig:
         t = self.load_balance_threshold
         if not isinstance(t, int | float) or isinstance(t, bool):
             raise TypeError(f"load_balance_threshold must be a number, got {t!r}")
-        if not 0.0 <= float(t) <= 1.0:
+        if not 0.0 <= t <= 1.0 or t != t:  # compares ints exactly (no float overflow); t != t: NaN
             raise ValueError(f"load_balance_threshold must be between 0.0 and 1.0, got {t}")
         s = self.spin_us
         if not isinstance(s, int | float) or isinstance(s, bool):
             raise TypeError(f"spin_us must be a number, got {s!r}")
-        if not 0.0 <= float(s) <= 1e6:
+        if not 0.0 <= s <= 1e6 or s != s:
             raise ValueError(f"spin_us must be a number between 0 and 1e6, got {s!r}")
         for name in ("enable_work_stealing", "enable_cpu_affinity", "numa_enabled"):
             if not isinstance(getattr(self, name), bool):

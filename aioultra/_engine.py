@@ -53,7 +53,7 @@ def _deadline_ns(deadline_us: object) -> int:
         return 0
     if not isinstance(deadline_us, int | float) or isinstance(deadline_us, bool):
         raise InvalidTask(f"deadline_us must be a number of microseconds, got {deadline_us!r}")
-    if not math.isfinite(deadline_us) or deadline_us < 0:
+    if (isinstance(deadline_us, float) and not math.isfinite(deadline_us)) or deadline_us < 0:
         raise InvalidTask(f"deadline_us must be finite and >= 0, got {deadline_us}")
     if deadline_us > _MAX_DEADLINE_US:
         raise InvalidTask(f"deadline_us must be at most {_MAX_DEADLINE_US:.0e} (about 115 days), got {deadline_us}")
@@ -384,6 +384,9 @@ class Engine:
                 except QueueFull:
                     if not self._retry_after_full():
                         raise
+            job.task = ch.task_out[0]
+            ch.pending[job_id] = job
+            self._full_logged = False
         else:
             if isinstance(target, Task):
                 if args or kwargs:
@@ -403,11 +406,10 @@ class Engine:
                     f"cannot submit {type(target).__name__!r}: expected a callable, an aioultra.Task or a Kernel"
                 )
             job = self._enqueue_python(ch, job_id, fut, fn, args, kwargs, prio, deadline_ns, weight)
+        try:
             return await self._wait(ch, job_id, job)
-        job.task = ch.task_out[0]
-        ch.pending[job_id] = job
-        self._full_logged = False
-        return await self._wait(ch, job_id, job)
+        finally:
+            del job, fut  # the traceback keeps this frame: it must not keep the future (and its exception)
 
     def _enqueue_python(
         self,
@@ -464,6 +466,8 @@ class Engine:
             if job_id in ch.pending:
                 _ffi.task_cancel(job.task)
             raise
+        finally:
+            del job  # the traceback keeps this frame: it must not keep the future (and its exception)
 
     async def map(
         self,
@@ -545,28 +549,27 @@ class Engine:
                         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             await asyncio.gather(*(j.future for j in jobs))
         except BaseException:
-            for job in jobs:
-                if not job.future.done():
-                    _ffi.task_cancel(job.task)
-                    job.future.cancel()
+            _cancel_unfinished(jobs)
+            jobs.clear()  # the traceback keeps this frame: it must not keep the futures (and their exceptions)
             raise
         return jobs
 
     async def _map_kernel(
         self, kernel: Kernel, items: list[Any], prio: int, deadline_ns: int, return_exceptions: bool
     ) -> list[Any]:
-        try:
-            joined = b"".join(items)
-        except TypeError:
-            bad = next(i for i, x in enumerate(items) if not isinstance(x, bytes | bytearray | memoryview))
-            raise InvalidTask(
-                f"kernel {kernel.name!r} map items must be bytes-like; item {bad} is {type(items[bad]).__name__}"
-            ) from None
+        for i, x in enumerate(items):
+            if not isinstance(x, bytes | bytearray | memoryview):
+                raise InvalidTask(
+                    f"kernel {kernel.name!r} map items must be bytes-like; item {i} is {type(x).__name__}"
+                )
+            if isinstance(x, memoryview) and not x.c_contiguous:
+                raise InvalidTask(f"kernel {kernel.name!r} map items must be C-contiguous; item {i} is not")
+        joined = b"".join(items)
         if kernel._encode is not None:
             raise InvalidTask(f"kernel {kernel.name!r} takes encoded arguments; use submit() per item")
         n = len(items)
         offsets = _ffi.new("uint64_t[]", n + 1)
-        offsets[0 : n + 1] = [0, *accumulate(len(x) for x in items)]
+        offsets[0 : n + 1] = [0, *accumulate(x.nbytes if isinstance(x, memoryview) else len(x) for x in items)]
         stride = kernel.out_size
         out = _ffi.new("uint8_t[]", max(1, n * stride))
         rcs = _ffi.new("int64_t[]", n)
@@ -688,6 +691,13 @@ class Engine:
         return (
             f"<aioultra.Engine {self._state} workers={len(self._worker_nodes)} capacity={self.config.queue_capacity}>"
         )
+
+
+def _cancel_unfinished(jobs: list[Job]) -> None:
+    for job in jobs:
+        if not job.future.done():
+            _ffi.task_cancel(job.task)
+            job.future.cancel()
 
 
 def _set_done(fut: asyncio.Future[None]) -> None:

@@ -350,6 +350,8 @@ class Topology:
                 malformed cpulist, or a CPU listed in two nodes; the message
                 names the offending part and quotes the spec.
         """
+        if not isinstance(spec, str):
+            raise TypeError(f"topology spec must be a str such as '0-3;4-7', got {type(spec).__name__}")
         if not spec.strip():
             raise ValueError(f"empty topology spec {spec!r}")
         node_cpus: list[tuple[int, ...]] = []

@@ -5,9 +5,14 @@
 #   asan   -O1 -g -fsanitize=address,undefined ...      (ASan + UBSan, halt on first error)
 #
 # Usage: scripts/ctest.sh [quick|full|soak] [plain|tsan|asan ...]
+#        scripts/ctest.sh seeded
 #   mode      quick (default): CI-sized, < 3 min on a 2-core machine
 #             full:  1M items everywhere under the sanitizers, 10M plain
 #             soak:  10M items under every variant (long)
+#             seeded: checks the gate itself: stress_deque built with each seeded bug of
+#                    csrc/deque.c must FAIL (AIO_SEED_BUG_NO_LAST_CAS plain: lost/duplicated
+#                    items; AIO_SEED_BUG_PUSH_RELAXED under TSan: exit 66) within
+#                    CTEST_SEEDED_ATTEMPTS runs (default 10); passes when both are caught
 #   variants  default: plain tsan asan
 # Environment: CC (default gcc), CTEST_TIMEOUT (seconds per program; default by mode),
 #   CTEST_KEEP_GOING=1 (run every step and fail at the end instead of failing fast).
@@ -19,15 +24,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CC=${CC:-gcc}
 MODE=quick
 case "${1:-}" in
-    quick | full | soak) MODE=$1; shift ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    quick | full | soak | seeded) MODE=$1; shift ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
 esac
 VARIANTS=("$@")
 if [ ${#VARIANTS[@]} -eq 0 ]; then VARIANTS=(plain tsan asan); fi
 for v in "${VARIANTS[@]}"; do
     case "$v" in
         plain | tsan | asan) ;;
-        *) echo "ctest.sh: unknown variant or mode '$v' (modes: quick full soak; variants: plain tsan asan)" >&2; exit 2 ;;
+        *) echo "ctest.sh: unknown variant or mode '$v' (modes: quick full soak seeded; variants: plain tsan asan)" >&2; exit 2 ;;
     esac
 done
 
@@ -59,6 +64,41 @@ args_for() { # mode variant program
         test_keccak) echo "" ;;
     esac
 }
+
+# seeded: the stress test must catch each seeded bug of csrc/deque.c (the gate is known to work)
+if [ "$MODE" = seeded ]; then
+    export TSAN_OPTIONS="halt_on_error=1 exitcode=66${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
+    out=build/ctest/seeded
+    mkdir -p "$out"
+    attempts=${CTEST_SEEDED_ATTEMPTS:-10}
+    missed=0
+    # bug  variant  items  exit status that means "caught"
+    for spec in "AIO_SEED_BUG_NO_LAST_CAS plain 200000 1" "AIO_SEED_BUG_PUSH_RELAXED tsan 20000 66"; do
+        read -r bug variant items want <<<"$spec"
+        read -r -a vflags <<<"$(flags_for "$variant")"
+        exe=$out/stress_deque-$variant-$bug
+        echo "== [seeded] build $exe (-D$bug, $variant)"
+        "$CC" "${vflags[@]}" "${COMMON[@]}" "-D$bug" csrc/tests/stress_deque.c csrc/deque.c -o "$exe"
+        caught=0
+        for seed in $(seq 1 "$attempts"); do
+            rc=0
+            timeout -k 10 "${CTEST_TIMEOUT:-120}" "$exe" "$items" 4 "$seed" >"$exe.out" 2>&1 || rc=$?
+            if [ "$rc" -eq "$want" ]; then
+                caught=$seed
+                break
+            fi
+        done
+        if [ "$caught" -gt 0 ]; then
+            echo "== [seeded] $bug caught by the $variant stress test (seed $caught, exit $want): $(grep -m1 -E 'FAILED|WARNING: ThreadSanitizer' "$exe.out")"
+        else
+            echo "ctest.sh: FAILED: [seeded] $bug was NOT caught in $attempts runs ($variant, $items items)" >&2
+            missed=$((missed + 1))
+        fi
+    done
+    if [ "$missed" -gt 0 ]; then exit 1; fi
+    echo "ctest.sh: PASSED (mode=seeded): every seeded bug was caught"
+    exit 0
+fi
 
 case "$MODE" in
     quick) LIMIT=${CTEST_TIMEOUT:-300} ;;
