@@ -53,7 +53,7 @@ async def test_pipeline_over_websocket_matches_pure_python(engine: aioultra.Engi
     assert c.swaps == r.swaps and c.router_calls == r.router_calls
     assert sum(c.malformed.values()) == sum(r.malformed.values()) > 0  # malformed txs counted and skipped
     assert c.skipped == r.skipped
-    assert summary.stages()["total (receipt -> batch done)"][0] > 0
+    assert summary.stages()["total (sent -> batch done)"][0] > 0
     assert engine.stats().queue_size == 0
 
 

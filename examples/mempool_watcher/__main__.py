@@ -20,7 +20,7 @@ async def main(args: argparse.Namespace) -> int:
     pools = PoolSet.load(args.pools)
     modes = list(MODES) if args.compare else [args.mode]
     summaries: list[Summary] = []
-    async with aioultra.Engine() as engine:
+    async with aioultra.Engine(aioultra.EngineConfig.from_env()) as engine:  # AIOULTRA_* variables apply
         for mode in modes:
             emit = None if args.quiet or (args.compare and mode != "engine") else print_opportunity
             if args.ws:

@@ -1,9 +1,12 @@
 """Collector: pending transactions from a websocket JSON-RPC endpoint (eth_subscribe).
 
 Subscribes to ``newPendingTransactions`` with full transaction objects and puts
-``(received_ns, tx_object)`` on a queue. Reconnects with exponential backoff when the
-connection drops. The local replay server (server.py) speaks the same protocol, so the default
-offline path runs this same code; it ends a replay with an ``aioultra_replayDone`` notification.
+``(origin_ns, tx_object)`` on a queue: origin_ns is ``time.perf_counter_ns()`` at receipt, or the
+``sentNs`` stamp the local replay server adds (the same monotonic clock, taken when it sent the
+message), so latency includes time spent in socket buffers while the pipeline was busy.
+Reconnects with exponential backoff when the connection drops. The local replay server
+(server.py) speaks the same protocol, so the default offline path runs this same code; it ends
+a replay with an ``aioultra_replayDone`` notification.
 """
 
 from __future__ import annotations
@@ -49,8 +52,12 @@ async def collect(
                     async for message in ws:
                         msg = json.loads(message)
                         method = msg.get("method")
-                        if method == "eth_subscription" and msg["params"].get("subscription") == subscription:
-                            queue.put_nowait((time.perf_counter_ns(), msg["params"]["result"]))
+                        params = msg.get("params") or {}
+                        if method == "eth_subscription" and params.get("subscription") == subscription:
+                            origin = params.get("sentNs")
+                            queue.put_nowait(
+                                (origin if isinstance(origin, int) else time.perf_counter_ns(), params["result"])
+                            )
                             received += 1
                             if limit is not None and received >= limit:
                                 return received

@@ -33,7 +33,7 @@ TOKENS = {
     "PEPE": (1 / 3e8, 18),
     "MKR": (0.6, 18),
 }
-DEXES = ("uniswap_v2", "sushiswap", "shibaswap")
+DEXES = ("uniswap_v2", "sushiswap", "shibaswap", "pancakeswap", "defiswap", "fraxswap", "elkswap", "radioshack")
 
 
 def token_address(symbol: str) -> bytes:

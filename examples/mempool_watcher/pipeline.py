@@ -47,9 +47,9 @@ class Summary:
     def stages(self) -> dict[str, tuple[float, float]]:
         """Per stage: (p50, p99) in microseconds."""
         return {
-            "decode (receipt -> decoded)": (_pct(self.decode_ns, 0.5), _pct(self.decode_ns, 0.99)),
+            "decode (sent -> decoded)": (_pct(self.decode_ns, 0.5), _pct(self.decode_ns, 0.99)),
             "price (decoded -> priced, swaps)": (_pct(self.price_ns, 0.5), _pct(self.price_ns, 0.99)),
-            "total (receipt -> batch done)": (_pct(self.total_ns, 0.5), _pct(self.total_ns, 0.99)),
+            "total (sent -> batch done)": (_pct(self.total_ns, 0.5), _pct(self.total_ns, 0.99)),
         }
 
     def print(self, out: TextIO) -> None:
@@ -77,9 +77,11 @@ async def run(
     batch_max: int = 256,
     limit: int | None = None,
     deadline_us: float | None = None,
+    max_batches: int = 4,
     emit: Callable[[Opportunity], None] | None = None,
 ) -> Summary:
-    """Run the pipeline against ``url`` until the feed ends (or ``limit`` transactions)."""
+    """Run the pipeline against ``url`` until the feed ends (or ``limit`` transactions).
+    In engine mode up to ``max_batches`` batches are in flight at once."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if mode == "engine" and engine is None:
@@ -100,11 +102,40 @@ async def run(
     total_ns: list[int] = []
     started: int | None = None
     done = False
+    # On the engine the loop is free while a batch is priced: let a few batches overlap (the
+    # strategy's state is only touched on the loop thread). Python strategies run one at a time.
+    slots = asyncio.Semaphore(max_batches if mode == "engine" else 1)
+    running: set[asyncio.Task[None]] = set()
+
+    async def process(items: list[Item]) -> None:
+        try:
+            if mode == "engine":
+                assert engine_strategy is not None
+                batch_found = await engine_strategy.run_batch(items)
+            elif mode == "inline":
+                batch_found = py_strategy.run_batch(items)
+            else:
+                batch_found = await loop.run_in_executor(executor, py_strategy.run_batch, items)
+        finally:
+            slots.release()
+        now = time.perf_counter_ns()
+        for item in items:
+            total_ns.append(now - item.origin_ns)
+            if item.decoded_ns:
+                decode_ns.append(item.decoded_ns - item.origin_ns)
+            if item.priced_ns:
+                price_ns.append(item.priced_ns - item.decoded_ns)
+        for o in batch_found:
+            found.append(o)
+            if emit is not None:
+                emit(o)
+
     try:
         while not done:
             first = await queue.get()
             if first is DONE:
                 break
+            await slots.acquire()
             entries = [first]
             while len(entries) < batch_max and not queue.empty():
                 entry = queue.get_nowait()
@@ -115,7 +146,7 @@ async def run(
             if started is None:
                 started = entries[0][0]
             items = []
-            for received_ns, obj in entries:
+            for origin_ns, obj in entries:
                 raw_hex = obj.get("raw")
                 try:
                     raw = bytes.fromhex(raw_hex[2:]) if raw_hex else None
@@ -123,28 +154,18 @@ async def run(
                     strategy.counters.received += 1
                     strategy.counters.malformed["raw is not hex"] += 1
                     continue
-                items.append(Item(received_ns, raw, obj))
-            if mode == "engine":
-                assert engine_strategy is not None
-                batch_found = await engine_strategy.run_batch(items)
-            elif mode == "inline":
-                batch_found = py_strategy.run_batch(items)
-            else:
-                batch_found = await loop.run_in_executor(executor, py_strategy.run_batch, items)
-            now = time.perf_counter_ns()
-            for item in items:
-                total_ns.append(now - item.received_ns)
-                if item.decoded_ns:
-                    decode_ns.append(item.decoded_ns - item.received_ns)
-                if item.priced_ns:
-                    price_ns.append(item.priced_ns - item.decoded_ns)
-            for o in batch_found:
-                found.append(o)
-                if emit is not None:
-                    emit(o)
+                items.append(Item(origin_ns, raw, obj))
+            task = asyncio.create_task(process(items))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            if mode != "engine":
+                await task
+        await asyncio.gather(*running)
         await collector
     finally:
         collector.cancel()
+        for task in running:
+            task.cancel()
         if executor is not None:
             executor.shutdown()
     elapsed = (time.perf_counter_ns() - started) / 1e9 if started is not None else 0.0

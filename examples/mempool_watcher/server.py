@@ -10,6 +10,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -70,15 +71,11 @@ async def serving(txs: list[str], *, burst: int = 64, pause_s: float = 0.002) ->
                 continue
             sub = "0x5ca1ab1e"
             await ws.send(json.dumps({"jsonrpc": "2.0", "id": req.get("id"), "result": sub}))
+            head = '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"' + sub + '","sentNs":'
             for start in range(0, len(txs), burst):
                 for tx in txs[start : start + burst]:
-                    await ws.send(
-                        '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"'
-                        + sub
-                        + '","result":'
-                        + tx
-                        + "}}"
-                    )
+                    # sentNs: CLOCK_MONOTONIC, shared by the processes of this machine (an extension field)
+                    await ws.send(head + str(time.perf_counter_ns()) + ',"result":' + tx + "}}")
                 await asyncio.sleep(pause_s)
             await ws.send(
                 json.dumps({"jsonrpc": "2.0", "method": "aioultra_replayDone", "params": {"count": len(txs)}})

@@ -29,9 +29,10 @@ from .pools import VICTIM_DEX, Pool, PoolSet
 
 @dataclass
 class Item:
-    """One pending transaction on its way through the pipeline."""
+    """One pending transaction on its way through the pipeline. ``origin_ns``: when the feed sent
+    it (replay server) or when it was received (perf_counter_ns clock)."""
 
-    received_ns: int
+    origin_ns: int
     raw: bytes | None
     obj: dict[str, Any]
     tx: Tx | None = None
