@@ -363,30 +363,25 @@ class Engine:
             out_cap = target.out_size
             if out_cap > _ffi.INLINE_OUT:
                 job.out = _ffi.new("uint8_t[]", out_cap)
-            while True:
-                try:
-                    _ffi.submit(
-                        self._ptr,
-                        ch.ptr,
-                        job_id,
-                        target._fn,
-                        target._ctx,
-                        src,
-                        len(src) if data else 0,
-                        job.out if job.out is not None else _ffi.NULL,
-                        out_cap,
-                        prio,
-                        deadline_ns,
-                        1,
-                        ch.task_out,
-                    )
-                    break
-                except QueueFull:
-                    if not self._retry_after_full():
-                        raise
-            job.task = ch.task_out[0]
-            ch.pending[job_id] = job
-            self._full_logged = False
+            self._enqueue(
+                ch,
+                job_id,
+                job,
+                _ffi.submit,
+                self._ptr,
+                ch.ptr,
+                job_id,
+                target._fn,
+                target._ctx,
+                src,
+                len(src) if data else 0,
+                job.out if job.out is not None else _ffi.NULL,
+                out_cap,
+                prio,
+                deadline_ns,
+                1,
+                ch.task_out,
+            )
         else:
             if isinstance(target, Task):
                 if args or kwargs:
@@ -411,6 +406,21 @@ class Engine:
         finally:
             del job, fut  # the traceback keeps this frame: it must not keep the future (and its exception)
 
+    def _enqueue(self, ch: Channel, job_id: int, job: Job, push: Callable[..., None], *args: Any) -> None:
+        """``push(*args)`` (an _ffi submit call) and register the job as pending on ``ch``. On
+        QueueFull, slots held by closed loops are reclaimed and the push is retried once they
+        are; otherwise QueueFull propagates (nothing was queued)."""
+        while True:
+            try:
+                push(*args)
+                break
+            except QueueFull:
+                if not self._retry_after_full():
+                    raise
+        job.task = ch.task_out[0]
+        ch.pending[job_id] = job
+        self._full_logged = False
+
     def _enqueue_python(
         self,
         ch: Channel,
@@ -427,35 +437,29 @@ class Engine:
         job = Job(fut, KIND_PYTHON)
         job.fn, job.args, job.kwargs = fn, args, kwargs
         register_py_job(job_id, job)
-        while True:
-            try:
-                _ffi.submit(
-                    self._ptr,
-                    ch.ptr,
-                    job_id,
-                    _ffi.NULL,
-                    _ffi.NULL,
-                    _ffi.NULL,
-                    0,
-                    _ffi.NULL,
-                    0,
-                    prio,
-                    deadline_ns,
-                    weight,
-                    ch.task_out,
-                )
-                break
-            except QueueFull:
-                if self._retry_after_full():
-                    continue
-                forget_py_job(job_id)
-                raise
-            except BaseException:
-                forget_py_job(job_id)
-                raise
-        job.task = ch.task_out[0]
-        ch.pending[job_id] = job
-        self._full_logged = False
+        try:
+            self._enqueue(
+                ch,
+                job_id,
+                job,
+                _ffi.submit,
+                self._ptr,
+                ch.ptr,
+                job_id,
+                _ffi.NULL,
+                _ffi.NULL,
+                _ffi.NULL,
+                0,
+                _ffi.NULL,
+                0,
+                prio,
+                deadline_ns,
+                weight,
+                ch.task_out,
+            )
+        except BaseException:
+            forget_py_job(job_id)
+            raise
         return job
 
     @staticmethod
@@ -585,31 +589,26 @@ class Engine:
             job = Job(loop.create_future(), KIND_BATCH)
             job.kernel = kernel
             job.keep = keep
-            while True:
-                try:
-                    _ffi.submit_batch(
-                        self._ptr,
-                        ch.ptr,
-                        job_id,
-                        kernel._fn,
-                        kernel._ctx,
-                        src,
-                        offsets + start,
-                        min(chunk, n - start),
-                        out + start * stride,
-                        stride,
-                        rcs + start,
-                        prio,
-                        deadline_ns,
-                        ch.task_out,
-                    )
-                    break
-                except QueueFull:
-                    if not self._retry_after_full():
-                        raise
-            job.task = ch.task_out[0]
-            ch.pending[job_id] = job
-            self._full_logged = False
+            self._enqueue(
+                ch,
+                job_id,
+                job,
+                _ffi.submit_batch,
+                self._ptr,
+                ch.ptr,
+                job_id,
+                kernel._fn,
+                kernel._ctx,
+                src,
+                offsets + start,
+                min(chunk, n - start),
+                out + start * stride,
+                stride,
+                rcs + start,
+                prio,
+                deadline_ns,
+                ch.task_out,
+            )
             return job
 
         await self._run_batches(ch, math.ceil(n / chunk), enqueue)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 import aioultra
 from aioultra import kernels
 
-from .helpers import wait_for
+from .helpers import Gate, wait_for
 
 
 @pytest.fixture
@@ -25,22 +24,6 @@ async def one_worker() -> AsyncIterator[aioultra.Engine]:
         yield eng
     loop.set_exception_handler(None)
     assert not errors, errors
-
-
-class Gate:
-    """A Python task that blocks its worker until released; `started` tells when it runs."""
-
-    def __init__(self) -> None:
-        self.started = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self) -> str:
-        self.started.set()
-        assert self.release.wait(30), "gate never released"
-        return "gate"
-
-    async def wait_started(self) -> None:
-        assert await asyncio.to_thread(self.started.wait, 30)
 
 
 async def test_cancelled_tasks_never_run(one_worker: aioultra.Engine) -> None:

@@ -15,7 +15,7 @@ import pytest
 import aioultra
 from aioultra import kernels
 
-from .helpers import wait_for
+from .helpers import Gate, wait_for
 
 CYCLES = int(os.environ.get("AIOULTRA_LIFECYCLE_CYCLES", "1000"))
 
@@ -54,23 +54,16 @@ async def test_aclose_drains_queued_work() -> None:
 async def test_aclose_cancel_pending() -> None:
     engine = aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, spin_us=0)
     await engine.start()
-    started = threading.Event()
-    release = threading.Event()
-
-    def gate() -> int:
-        started.set()
-        release.wait(30)
-        return 1
-
+    gate = Gate()
     first = asyncio.ensure_future(engine.submit(gate))
-    assert await asyncio.to_thread(started.wait, 30)
+    await gate.wait_started()
     queued = [asyncio.ensure_future(engine.submit(kernels.spin, 1_000_000)) for _ in range(100)]
     await asyncio.sleep(0)
     closing = asyncio.ensure_future(engine.aclose(cancel_pending=True))
     await asyncio.sleep(0)
-    release.set()
+    gate.release.set()
     await wait_for(closing)
-    assert await wait_for(first) == 1  # already running: it finished
+    assert await wait_for(first) == "gate"  # already running: it finished
     results = await asyncio.gather(*queued, return_exceptions=True)
     assert all(isinstance(r, aioultra.EngineClosed) for r in results), results[:3]
 
@@ -203,26 +196,19 @@ async def test_small_capacities_work(capacity: int) -> None:
 async def test_aclose_interrupted_fails_awaiters_instead_of_hanging() -> None:
     engine = aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, spin_us=0)
     await engine.start()
-    started = threading.Event()
-    release = threading.Event()
-
-    def gate() -> int:
-        started.set()
-        release.wait(30)
-        return 1
-
+    gate = Gate()
     first = asyncio.ensure_future(engine.submit(gate))
-    assert await asyncio.to_thread(started.wait, 30)
+    await gate.wait_started()
     queued = [asyncio.ensure_future(engine.submit(kernels.spin, 1_000_000)) for _ in range(50)]
     await asyncio.sleep(0)
     closing = asyncio.ensure_future(engine.aclose())
     await asyncio.sleep(0)
     closing.cancel()  # e.g. a timeout around aclose(): the engine still shuts down
-    release.set()
+    gate.release.set()
     with pytest.raises(asyncio.CancelledError):
         await closing
     assert not engine.running
-    assert await wait_for(first) == 1
+    assert await wait_for(first) == "gate"
     results = await wait_for(asyncio.gather(*queued, return_exceptions=True))
     assert all(isinstance(r, aioultra.EngineClosed) or r == b"" for r in results), results
     assert any(isinstance(r, aioultra.EngineClosed) for r in results)

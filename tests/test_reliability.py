@@ -35,7 +35,7 @@ from Crypto.Hash import keccak
 import aioultra
 from aioultra import _bridge, kernels
 
-from .helpers import wait_for
+from .helpers import Gate, wait_for
 
 SOAK = os.environ.get("AIOULTRA_SOAK", "") == "1"
 
@@ -70,22 +70,6 @@ class Boom(Exception):
 
 def boom(x: int) -> None:
     raise Boom(x)
-
-
-class Gate:
-    """A Python task that blocks its worker until released; `started` tells when it runs."""
-
-    def __init__(self) -> None:
-        self.started = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self) -> str:
-        self.started.set()
-        assert self.release.wait(30), "gate never released"
-        return "gate"
-
-    async def wait_started(self) -> None:
-        assert await asyncio.to_thread(self.started.wait, 30), "gate never started"
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:

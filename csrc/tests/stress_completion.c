@@ -40,36 +40,11 @@
 
 #include "aioultra.h"
 #include "atomics.h"
+#include "stress_common.h"
 #include "completion.h"
 #include "pool.h"
 
 #define BATCH 64
-
-static int g_failures = 0;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t xorshift64(uint64_t *s) {
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
-static long parse_count(const char *s, const char *what) {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || v < 0) {
-        fprintf(stderr, "stress_completion: bad %s '%s'\n", what, s);
-        exit(2);
-    }
-    return v;
-}
 
 typedef struct shared {
     aio_pool pool;
@@ -279,10 +254,10 @@ static uint64_t run_phase(uint64_t n_total, int producers, uint32_t pool_cap, in
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr lines in order when piped */
-    uint64_t n = argc > 1 ? (uint64_t)parse_count(argv[1], "N") : 1000000;
-    int producers = argc > 2 ? (int)parse_count(argv[2], "PRODUCERS") : 4;
-    long pool = argc > 3 ? parse_count(argv[3], "POOL") : 0;
-    int timeout_ms = argc > 4 ? (int)parse_count(argv[4], "TIMEOUT_MS") : 5000;
+    uint64_t n = argc > 1 ? (uint64_t)parse_count("stress_completion", argv[1], "N") : 1000000;
+    int producers = argc > 2 ? (int)parse_count("stress_completion", argv[2], "PRODUCERS") : 4;
+    long pool = argc > 3 ? parse_count("stress_completion", argv[3], "POOL") : 0;
+    int timeout_ms = argc > 4 ? (int)parse_count("stress_completion", argv[4], "TIMEOUT_MS") : 5000;
     if (producers < 1) producers = 1;
     if (argc > 3 && (pool < 2 || (pool & (pool - 1)) != 0)) {
         fprintf(stderr, "stress_completion: POOL must be a power of two >= 2\n");

@@ -38,43 +38,8 @@
 #include <time.h>
 
 #include "atomics.h"
+#include "stress_common.h"
 #include "deque.h"
-
-static int g_failures = 0;
-
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-            g_failures++;                                                      \
-        }                                                                      \
-    } while (0)
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t xorshift64(uint64_t *s) {
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
-static long parse_count(const char *s, const char *what) {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || v < 0) {
-        fprintf(stderr, "stress_deque: bad %s '%s'\n", what, s);
-        exit(2);
-    }
-    return v;
-}
 
 static inline void *enc(uint64_t i) { return (void *)(uintptr_t)(i + 1); }
 
@@ -467,9 +432,9 @@ static int run_section(int mode, uint64_t n, int thieves, uint64_t seed) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr lines in order when piped */
-    uint64_t n = argc > 1 ? (uint64_t)parse_count(argv[1], "N") : 1000000;
-    int thieves = argc > 2 ? (int)parse_count(argv[2], "THIEVES") : 4;
-    uint64_t seed = argc > 3 ? (uint64_t)parse_count(argv[3], "SEED") : (uint64_t)time(NULL) ^ (uint64_t)clock();
+    uint64_t n = argc > 1 ? (uint64_t)parse_count("stress_deque", argv[1], "N") : 1000000;
+    int thieves = argc > 2 ? (int)parse_count("stress_deque", argv[2], "THIEVES") : 4;
+    uint64_t seed = argc > 3 ? (uint64_t)parse_count("stress_deque", argv[3], "SEED") : (uint64_t)time(NULL) ^ (uint64_t)clock();
     if (seed == 0) seed = 88172645463325252ull;
     if (thieves < 1) thieves = 1;
     if (n < 1) n = 1;

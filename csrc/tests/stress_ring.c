@@ -40,43 +40,8 @@
 #include <time.h>
 
 #include "atomics.h"
+#include "stress_common.h"
 #include "ring.h"
-
-static int g_failures = 0;
-
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-            g_failures++;                                                      \
-        }                                                                      \
-    } while (0)
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t xorshift64(uint64_t *s) {
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
-static long parse_count(const char *s, const char *what) {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || v < 0) {
-        fprintf(stderr, "stress_ring: bad %s '%s'\n", what, s);
-        exit(2);
-    }
-    return v;
-}
 
 static inline void *enc(uint64_t i) { return (void *)(uintptr_t)(i + 1); }
 
@@ -390,10 +355,10 @@ static void run_population(uint64_t n_total, int threads, size_t cap) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr lines in order when piped */
-    uint64_t n = argc > 1 ? (uint64_t)parse_count(argv[1], "N") : 1000000;
-    int producers = argc > 2 ? (int)parse_count(argv[2], "PRODUCERS") : 4;
-    int consumers = argc > 3 ? (int)parse_count(argv[3], "CONSUMERS") : 4;
-    size_t cap = argc > 4 ? (size_t)parse_count(argv[4], "CAPACITY") : 0;
+    uint64_t n = argc > 1 ? (uint64_t)parse_count("stress_ring", argv[1], "N") : 1000000;
+    int producers = argc > 2 ? (int)parse_count("stress_ring", argv[2], "PRODUCERS") : 4;
+    int consumers = argc > 3 ? (int)parse_count("stress_ring", argv[3], "CONSUMERS") : 4;
+    size_t cap = argc > 4 ? (size_t)parse_count("stress_ring", argv[4], "CAPACITY") : 0;
     if (producers < 1) producers = 1;
     if (consumers < 1) consumers = 1;
     if (argc > 4 && (cap < 2 || (cap & (cap - 1)) != 0)) {

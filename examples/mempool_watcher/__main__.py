@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -23,9 +24,10 @@ async def main(args: argparse.Namespace) -> int:
     async with aioultra.Engine(aioultra.EngineConfig.from_env()) as engine:  # AIOULTRA_* variables apply
         for mode in modes:
             emit = None if args.quiet or (args.compare and mode != "engine") else print_opportunity
-            if args.ws:
+            feed = contextlib.nullcontext(args.ws) if args.ws else replay_server(args.replay)
+            with feed as url:
                 summary = await run(
-                    args.ws,
+                    url,
                     pools,
                     mode,
                     engine=engine,
@@ -34,18 +36,6 @@ async def main(args: argparse.Namespace) -> int:
                     deadline_us=args.deadline_us,
                     emit=emit,
                 )
-            else:
-                with replay_server(args.replay) as url:
-                    summary = await run(
-                        url,
-                        pools,
-                        mode,
-                        engine=engine,
-                        limit=args.limit,
-                        batch_max=args.batch,
-                        deadline_us=args.deadline_us,
-                        emit=emit,
-                    )
             summaries.append(summary)
             summary.print(sys.stdout)
     if args.compare:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from Crypto.Hash import keccak as _keccak
 
+from aioultra.kernels import TxRecord
+
 ROUTER_V2 = bytes.fromhex("7a250d5630b4cf539739df2c5dacb4c659f2488d")
 
 
@@ -111,25 +113,13 @@ def _bytes(data: bytes, item: tuple[bool, int, int]) -> bytes:
     return data[item[1] : item[2]]
 
 
-@dataclass(frozen=True)
-class Tx:
-    """A decoded pending transaction (the fields the strategy needs)."""
-
-    tx_type: int
-    hash: bytes
-    nonce: int
-    gas_limit: int
-    chain_id: int
-    to: bytes | None
-    value: int
-    max_fee: int
-    max_priority_fee: int
-    data: bytes
+Tx = TxRecord  # one transaction type for the kernel's and this decoder's results
 
 
 def decode_tx(raw: bytes) -> Tx:
     """Decode a raw legacy / EIP-2930 / EIP-1559 transaction (typed ones may be wrapped in an
-    RLP string). Raises RLPError with a reason on malformed input."""
+    RLP string) into the same record the ``rlp_tx`` kernel yields. Raises RLPError with a reason
+    on malformed input."""
     if not raw:
         raise RLPError("truncated")
     if 0x80 <= raw[0] < 0xC0:  # a typed tx wrapped in an RLP byte string
@@ -175,7 +165,7 @@ def decode_tx(raw: bytes) -> Tx:
         _uint(raw, f[k + 5]), _uint(raw, f[k + 6]), _uint(raw, f[k + 7])
     if len(to) not in (0, 20):
         raise RLPError("bad field")
-    return Tx(tx_type, tx_hash, nonce, gas, chain_id, to or None, value, price, tip, data)
+    return Tx(tx_type, tx_hash, nonce, gas, chain_id, to or None, value, price, tip, data, raw)
 
 
 def _access_list(raw: bytes, item: tuple[bool, int, int]) -> None:

@@ -112,6 +112,7 @@ def tx_from_json(obj: dict[str, Any]) -> Tx:
         max_fee=price,
         max_priority_fee=num("maxPriorityFeePerGas", obj.get("gasPrice") or "0x0"),
         data=bytes.fromhex((obj.get("input") or "0x")[2:]),
+        payload=b"",  # not sent by the node
     )
 
 
@@ -282,19 +283,7 @@ class EngineStrategy(_Base):
                 by_item[id(item)] = kernels.describe_error(rec.code)
             elif rec[1] and rec[160:180] == ROUTER_V2:  # has_to and to: only router calls need every field
                 assert item.raw is not None
-                r = kernels.TxRecord.from_record(rec, item.raw)
-                by_item[id(item)] = Tx(
-                    r.tx_type,
-                    r.hash,
-                    r.nonce,
-                    r.gas_limit,
-                    r.chain_id,
-                    r.to,
-                    r.value,
-                    r.max_fee,
-                    r.max_priority_fee,
-                    r.data,
-                )
+                by_item[id(item)] = kernels.TxRecord.from_record(rec, item.raw)
             else:
                 by_item[id(item)] = None  # decoded and checked by the kernel; not for this strategy
         results = [by_item[id(i)] if i.raw is not None else tx_from_json(i.obj) for i in items]
