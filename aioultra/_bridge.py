@@ -48,9 +48,10 @@ def next_job_id() -> int:
 class Job:
     """One submission in flight: its future, what keeps its buffers alive, how to resolve it."""
 
-    __slots__ = ("args", "error", "fn", "future", "keep", "kernel", "kind", "kwargs", "out", "result", "task")
+    __slots__ = ("args", "error", "fn", "future", "id", "keep", "kernel", "kind", "kwargs", "out", "result", "task")
 
-    def __init__(self, future: asyncio.Future[Any], kind: int) -> None:
+    def __init__(self, future: asyncio.Future[Any], kind: int, job_id: int = 0) -> None:
+        self.id = job_id
         self.future = future
         self.kind = kind
         self.task: Any = None  # aio_task * while in flight
@@ -119,10 +120,9 @@ class Channel:
         while True:
             n = self._drain_batch()
             handled += n
-            if n < BATCH:
-                if not _ffi.channel_arm(self.ptr):
-                    break
-            elif handled >= MAX_PER_PASS:
+            if n < BATCH and not _ffi.channel_arm(self.ptr):
+                break  # armed: the next completion writes the eventfd
+            if handled >= MAX_PER_PASS:
                 # Bounded work per pass; still disarmed, so come back ourselves.
                 self.loop.call_soon(self._drain)
                 return
@@ -133,11 +133,17 @@ class Channel:
         """Drain and resolve up to BATCH completions; returns how many."""
         buf, resolve = self._buf, self._resolve
         n = _ffi.channel_drain(self.ptr, buf, BATCH)
+        interrupted: BaseException | None = None
         for i in range(n):
             try:
                 resolve(buf[i])
             except Exception:  # one bad item must not abort the batch
                 log.exception("bridge.resolve_failed")
+            except BaseException as exc:  # e.g. KeyboardInterrupt: finish the batch (its records are freed)
+                interrupted = interrupted or exc
+        if interrupted is not None:
+            self.loop.call_soon(self._drain)  # still disarmed: carry on after the interruption
+            raise interrupted
         return n
 
     def _resolve(self, c: Any) -> None:
@@ -204,7 +210,8 @@ class Channel:
                 if job is not None and job.kind == KIND_PYTHON:
                     _py_jobs.pop(self._buf[i].id, None)
             if n < BATCH:
-                return not self.pending
+                # the last worker may still be inside aio_channel_complete (eventfd write)
+                return not self.pending and _ffi.channel_inflight(self.ptr) == 0
 
     def close(self, error: Exception) -> None:
         """Deliver what has arrived, fail what is still pending with ``error``, and free the

@@ -89,6 +89,8 @@ class Engine:
         self._state = _NEW
         self._ptr: Any = None
         self._channels: dict[asyncio.AbstractEventLoop, Channel] = {}
+        self._dead_channels: list[Channel] = []  # of closed loops, freed once nothing is in flight
+        self._channels_closing = 0
         self._lock = threading.Lock()
         self._topology: Topology | None = None
         self._started_at = 0.0
@@ -214,11 +216,14 @@ class Engine:
         with self._lock:
             for loop, ch in list(self._channels.items()):
                 if loop.is_closed():
-                    before = len(ch.pending)
-                    if ch.reap():
-                        ch.destroy()
-                        del self._channels[loop]
-                    freed = freed or len(ch.pending) < before
+                    del self._channels[loop]
+                    self._dead_channels.append(ch)
+            for ch in list(self._dead_channels):
+                before = len(ch.pending)
+                if ch.reap():  # nothing in flight, and no worker inside aio_channel_complete any more
+                    ch.destroy()
+                    self._dead_channels.remove(ch)
+                freed = freed or len(ch.pending) < before
         return freed
 
     def _has_pending(self) -> bool:
@@ -233,27 +238,32 @@ class Engine:
             loop.call_soon_threadsafe(_set_done, fut)
 
     def _shutdown(self) -> None:
-        """Stop and join the workers, then free channels and the core."""
+        """Stop and join the workers, then close every channel, each on its own loop's thread.
+        The core is freed when the last channel is closed: a loop that is still draining (or a
+        submission still inside the C call on another thread) never touches freed memory."""
         with self._lock:
-            if self._ptr is None:
+            if self._ptr is None or self._state == _CLOSED:
                 self._state = _CLOSED
                 return
             stats = self.stats()
             _ffi.engine_stop(self._ptr)  # joins the workers; whatever is still queued is abandoned
-            current = _running_loop()
-            for loop, ch in list(self._channels.items()):
-                if loop is current or loop.is_closed():
-                    ch.close(EngineClosed("the engine closed before the task completed"))
-                else:
-                    try:
-                        loop.call_soon_threadsafe(ch.close, EngineClosed("the engine closed before the task completed"))
-                    except RuntimeError:  # closed in the meantime
-                        ch.close(EngineClosed("the engine closed before the task completed"))
-            self._channels.clear()
-            _ffi.engine_destroy(self._ptr)
-            self._ptr = None
             self._state = _CLOSED
             _live.discard(self)
+            channels = list(self._channels.items()) + [(ch.loop, ch) for ch in self._dead_channels]
+            self._channels.clear()
+            self._dead_channels.clear()
+            self._channels_closing = len(channels)
+        if not channels:
+            self._free_core()
+        current = _running_loop()
+        for loop, ch in channels:
+            if loop is current or loop.is_closed():
+                self._close_channel(ch)
+                continue
+            try:
+                loop.call_soon_threadsafe(self._close_channel, ch)
+            except RuntimeError:  # closed in the meantime
+                self._close_channel(ch)
         log.info(
             "engine.stop",
             submitted=stats.tasks_submitted,
@@ -262,6 +272,20 @@ class Engine:
             cancelled=stats.tasks_cancelled,
             expired=stats.tasks_expired,
         )
+
+    def _close_channel(self, ch: Channel) -> None:
+        ch.close(EngineClosed("the engine closed before the task completed"))
+        with self._lock:
+            self._channels_closing -= 1
+            last = self._channels_closing == 0
+        if last:
+            self._free_core()
+
+    def _free_core(self) -> None:
+        with self._lock:
+            ptr, self._ptr = self._ptr, None
+        if ptr is not None:
+            _ffi.engine_destroy(ptr)
 
     def _stop_for_exit(self) -> None:
         """atexit: cancel what is queued and join the workers before the interpreter finalizes."""
@@ -356,7 +380,7 @@ class Engine:
                 raise InvalidTask(f"kernel {target.name!r} takes no keyword arguments, got {sorted(kwargs)}")
             prio = DEFAULT_PRIORITY if priority is None else _check_priority(priority)
             data = target.encode(args)
-            job = Job(fut, KIND_KERNEL)
+            job = Job(fut, KIND_KERNEL, job_id)
             job.kernel = target
             src = _ffi.from_buffer(data) if data else _ffi.NULL
             job.keep = (data, src)
@@ -410,6 +434,8 @@ class Engine:
         """``push(*args)`` (an _ffi submit call) and register the job as pending on ``ch``. On
         QueueFull, slots held by closed loops are reclaimed and the push is retried once they
         are; otherwise QueueFull propagates (nothing was queued)."""
+        if self._state != _RUNNING:  # e.g. a map still enqueueing chunks while the engine closes
+            raise self._closed_error()
         while True:
             try:
                 push(*args)
@@ -434,7 +460,7 @@ class Engine:
         weight: int,
     ) -> Job:
         """Queue a Python job; raises QueueFull/EngineClosed synchronously (nothing queued then)."""
-        job = Job(fut, KIND_PYTHON)
+        job = Job(fut, KIND_PYTHON, job_id)
         job.fn, job.args, job.kwargs = fn, args, kwargs
         register_py_job(job_id, job)
         try:
@@ -553,7 +579,7 @@ class Engine:
                         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             await asyncio.gather(*(j.future for j in jobs))
         except BaseException:
-            _cancel_unfinished(jobs)
+            _cancel_unfinished(ch, jobs)
             jobs.clear()  # the traceback keeps this frame: it must not keep the futures (and their exceptions)
             raise
         return jobs
@@ -586,7 +612,7 @@ class Engine:
         def enqueue(index: int) -> Job:
             start = index * chunk
             job_id = next_job_id()
-            job = Job(loop.create_future(), KIND_BATCH)
+            job = Job(loop.create_future(), KIND_BATCH, job_id)
             job.kernel = kernel
             job.keep = keep
             self._enqueue(
@@ -629,7 +655,7 @@ class Engine:
 
     def stats(self) -> EngineStats:
         """A snapshot of the engine's counters (see EngineStats)."""
-        if self._ptr is None:
+        if self._ptr is None or self._state == _CLOSED:
             raise self._closed_error()
         e = _ffi.engine_stats(self._ptr)
         workers = []
@@ -692,11 +718,13 @@ class Engine:
         )
 
 
-def _cancel_unfinished(jobs: list[Job]) -> None:
+def _cancel_unfinished(ch: Channel, jobs: list[Job]) -> None:
+    """Mark every job of a failed map that is still in flight cancelled (also those whose future
+    gather already cancelled: their tasks must still not run)."""
     for job in jobs:
-        if not job.future.done():
+        if ch.pending.get(job.id) is job:
             _ffi.task_cancel(job.task)
-            job.future.cancel()
+        job.future.cancel()
 
 
 def _set_done(fut: asyncio.Future[None]) -> None:

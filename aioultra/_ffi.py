@@ -138,6 +138,7 @@ channel_destroy: Callable[[Cdata], None] = lib.aio_channel_destroy
 channel_drain: Callable[[Cdata, Cdata, int], int] = lib.aio_channel_drain
 channel_arm: Callable[[Cdata], int] = lib.aio_channel_arm
 channel_ack: Callable[[Cdata], int] = lib.aio_channel_ack
+channel_inflight: Callable[[Cdata], int] = lib.aio_channel_inflight
 task_cancel: Callable[[Cdata], None] = lib.aio_task_cancel
 
 

@@ -104,6 +104,8 @@ int aio_channel_drain(aio_channel *ch, aio_completion *out, int max);
 int aio_channel_arm(aio_channel *ch);
 /* Reads the eventfd counter (clears it); 0 or AIO_ESYS. */
 int aio_channel_ack(aio_channel *ch);
+/* Tasks of this channel a worker has not finished completing; free the channel only at 0. */
+int64_t aio_channel_inflight(aio_channel *ch);
 
 /* Submission. fn == NULL submits the Python job `id` (runs py_entry(id)). out/out_cap: when
  * out_cap <= AIO_INLINE_OUT and out == NULL the output lands in the completion's inline buffer.

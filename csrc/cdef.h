@@ -77,6 +77,7 @@ void aio_channel_destroy(aio_channel *ch);
 int aio_channel_drain(aio_channel *ch, aio_completion *out, int max);
 int aio_channel_arm(aio_channel *ch);
 int aio_channel_ack(aio_channel *ch);
+int64_t aio_channel_inflight(aio_channel *ch);
 
 int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,

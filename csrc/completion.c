@@ -19,6 +19,7 @@ int aio_channel_init(aio_channel *ch, aio_engine *e, aio_pool *pool, uint32_t ca
         return AIO_ESYS;
     }
     st_relaxed(&ch->armed, 1); /* relaxed: published to workers with the channel by a later release */
+    st_relaxed(&ch->inflight, 0); /* relaxed: same */
     return AIO_OK;
 }
 
@@ -44,6 +45,12 @@ void aio_channel_complete(aio_channel *ch, aio_task *t) {
     aio_ring_push(&ch->ring, t); /* cannot fail: capacity >= pool capacity */
     /* seq_cst: after our seq_cst publish above; either we see the loop's arm or it sees the record */
     if (xchg_seq_cst(&ch->armed, 0) == 1) wake(ch);
+    /* acq_rel (release part): whoever reads 0 here may free the channel: our uses of it are done */
+    add_acq_rel(&ch->inflight, -1);
+}
+
+int64_t aio_channel_inflight(aio_channel *ch) {
+    return ld_acquire(&ch->inflight); /* acquire: pairs with the release in aio_channel_complete */
 }
 
 int aio_channel_fd(aio_channel *ch) { return ch->efd; }

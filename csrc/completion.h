@@ -23,7 +23,9 @@ struct aio_channel {
     aio_ring ring;
     int efd;
     AIO_ALIGNED _Atomic int32_t armed;
-    char pad_[AIO_CACHELINE - sizeof(int32_t)];
+    /* tasks submitted on this channel whose worker has not yet finished aio_channel_complete
+     * (its last touch of the channel): the channel may be freed only at 0 */
+    AIO_ALIGNED _Atomic int64_t inflight;
 };
 
 int aio_channel_init(aio_channel *ch, aio_engine *e, aio_pool *pool, uint32_t capacity);

@@ -19,11 +19,13 @@ int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
         return AIO_EINVAL;
     if (cfg->capacity < 2 || (cfg->capacity & (cfg->capacity - 1)) != 0) return AIO_EINVAL;
     if (cfg->balance_threshold < 0.0 || cfg->balance_threshold > 1.0 || cfg->spin_ns < 0) return AIO_EINVAL;
-    int32_t n_workers = 0;
+    int64_t total = 0;
     for (int32_t i = 0; i < cfg->n_nodes; i++) {
         if (cfg->node_workers[i] < 1) return AIO_EINVAL;
-        n_workers += cfg->node_workers[i];
+        total += cfg->node_workers[i];
+        if (total > 65536) return AIO_EINVAL; /* also keeps every size below from overflowing */
     }
+    int32_t n_workers = (int32_t)total;
     aio_engine *e = calloc(1, sizeof *e);
     if (e == NULL) return AIO_ENOMEM;
     e->n_nodes = cfg->n_nodes;
@@ -80,7 +82,8 @@ int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
 }
 
 int aio_engine_start(aio_engine *e) {
-    if (e->started != 0) return AIO_EINVAL;
+    /* relaxed: nothing runs yet; an engine is started once (no restart after stop) */
+    if (e->started != 0 || ld_relaxed(&e->stop) != 0) return AIO_EINVAL;
     for (int32_t i = 0; i < e->n_workers; i++) {
         if (pthread_create(&e->workers[i].thread, NULL, aio_worker_main, &e->workers[i]) != 0) {
             aio_engine_stop(e);
@@ -89,9 +92,8 @@ int aio_engine_start(aio_engine *e) {
         e->started++;
     }
     /* acquire: every worker's deque is initialised before anyone may steal from it */
-    int32_t r;
-    while ((r = ld_acquire(&e->ready)) < e->n_workers) sched_yield();
-    if (r != e->n_workers) { /* a worker could not allocate its deque */
+    while (ld_acquire(&e->ready) < e->n_workers) sched_yield();
+    if (ld_acquire(&e->start_failed) != 0) { /* acquire: ordered by `ready`; a deque failed */
         aio_engine_stop(e);
         return AIO_ENOMEM;
     }
@@ -165,6 +167,7 @@ static int enqueue(aio_engine *e, aio_task *t, int32_t node, int32_t priority, a
     add_relaxed(&n->load, (int64_t)t->weight); /* relaxed: a heuristic */
     add_relaxed(&n->submitted, 1);             /* relaxed: statistics */
     add_relaxed(&e->submitted, 1);             /* relaxed: statistics */
+    add_relaxed(&t->channel->inflight, 1);     /* relaxed: published to the worker by the push below */
     aio_injector_push(&n->injector, t);        /* cannot fail: lanes hold the pool's capacity */
     aio_node_notify(e, n);
     if (e->n_nodes > 1) aio_notify_thieves(e, n);

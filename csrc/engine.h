@@ -61,6 +61,7 @@ struct aio_engine {
     aio_worker *workers;
     int32_t started;          /* threads created (touched by the controlling thread only) */
     AIO_ALIGNED _Atomic int32_t ready;   /* workers that finished their set-up */
+    _Atomic int32_t start_failed;        /* workers that could not allocate their deque */
     _Atomic int32_t stop;
     AIO_ALIGNED _Atomic uint64_t submitted;
 };

@@ -1,6 +1,7 @@
 /* ring.c -- bounded MPMC ring of pointers; see ring.h for the contract. */
 #include "ring.h"
 
+#include <sched.h>
 #include <stdlib.h>
 
 int aio_ring_init(aio_ring *r, size_t capacity) {
@@ -24,14 +25,26 @@ void aio_ring_destroy(aio_ring *r) {
     r->cells = NULL;
 }
 
+/* Waiting for a peer between its claim and its release/publish: spin a little, then yield the
+ * CPU (the peer may be a thread preempted on this very CPU). */
+static inline void backoff(unsigned *spins) {
+    if (++*spins < 64) {
+        cpu_relax();
+    } else {
+        *spins = 0;
+        sched_yield();
+    }
+}
+
 bool aio_ring_push(aio_ring *r, void *item) {
+    unsigned spins = 0;
     size_t pos = ld_relaxed(&r->head); /* relaxed: a stale head only costs a retry via the cell seq */
     aio_ring_cell *c;
     for (;;) {
         c = &r->cells[pos & r->mask];
         /* acquire: the consumer that freed this cell has finished reading its item */
         size_t seq = ld_acquire(&c->seq);
-        intptr_t dif = (intptr_t)seq - (intptr_t)pos;
+        intptr_t dif = (intptr_t)(seq - pos); /* wrap-safe distance */
         if (dif == 0) {
             /* relaxed: claiming the position orders nothing; the cell seq carries the data */
             if (casw_relaxed(&r->head, &pos, pos + 1)) break;
@@ -42,7 +55,7 @@ bool aio_ring_push(aio_ring *r, void *item) {
              * acquire: pairs with the consumer's claim of tail (only a value is compared) */
             intptr_t used = (intptr_t)(pos - ld_acquire(&r->tail)); /* < 0: tail moved past a stale pos */
             if (used > (intptr_t)r->mask) return false;
-            cpu_relax();
+            backoff(&spins);
             pos = ld_relaxed(&r->head); /* relaxed: reload and retry */
         } else {
             pos = ld_relaxed(&r->head); /* relaxed: another producer took pos; reload and retry */
@@ -56,6 +69,7 @@ bool aio_ring_push(aio_ring *r, void *item) {
 }
 
 void *aio_ring_pop(aio_ring *r) {
+    unsigned spins = 0;
     size_t pos = ld_relaxed(&r->tail); /* relaxed: a stale tail only costs a retry via the cell seq */
     aio_ring_cell *c;
     for (;;) {
@@ -63,7 +77,7 @@ void *aio_ring_pop(aio_ring *r) {
         /* seq_cst (acquire part): we see the item the producer wrote before publishing seq;
          * seq_cst part: ordered after the consumer's earlier seq_cst store to a wake-up flag */
         size_t seq = ld_seq_cst(&c->seq);
-        intptr_t dif = (intptr_t)seq - (intptr_t)(pos + 1);
+        intptr_t dif = (intptr_t)(seq - (pos + 1)); /* wrap-safe distance */
         if (dif == 0) {
             /* relaxed: claiming the position orders nothing; the cell seq carries the data */
             if (casw_relaxed(&r->tail, &pos, pos + 1)) break;
@@ -73,7 +87,7 @@ void *aio_ring_pop(aio_ring *r) {
              * "empty" while later cells hold items -- for the pool, a spurious QueueFull).
              * acquire: only the value is compared; the item is read through seq */
             if (ld_acquire(&r->head) == pos) return NULL;
-            cpu_relax();
+            backoff(&spins);
             pos = ld_relaxed(&r->tail); /* relaxed: reload and retry */
         } else {
             pos = ld_relaxed(&r->tail); /* relaxed: another consumer took pos; reload and retry */
@@ -86,9 +100,16 @@ void *aio_ring_pop(aio_ring *r) {
 }
 
 bool aio_ring_ready(aio_ring *r) {
-    size_t pos = ld_relaxed(&r->tail); /* relaxed: only the consumer side moves tail */
-    /* seq_cst: see ring.h -- pairs with the producer's seq_cst publish */
-    return ld_seq_cst(&r->cells[pos & r->mask].seq) == pos + 1;
+    /* seq_cst: see ring.h -- pairs with the producer's seq_cst publish. A consumer may pop the
+     * cell at tail between our two loads (the cell then reads as released although later cells
+     * hold items), so re-read tail and look again until tail is stable. */
+    size_t pos = ld_seq_cst(&r->tail);
+    for (;;) {
+        if (ld_seq_cst(&r->cells[pos & r->mask].seq) == pos + 1) return true;
+        size_t now = ld_seq_cst(&r->tail); /* seq_cst: as above */
+        if (now == pos) return false;
+        pos = now;
+    }
 }
 
 size_t aio_ring_size(aio_ring *r) {

@@ -93,8 +93,10 @@ static aio_task *steal_from(aio_worker *w, aio_worker *victim, _Atomic uint64_t 
         void *extra = NULL;
         if (aio_deque_steal(&victim->deque, &extra) != AIO_STEAL_SUCCESS) break;
         if (aio_deque_push(&w->deque, extra) != 0) {
-            /* out of memory growing our deque: run it later from the injector instead */
-            aio_injector_push(&w->engine->nodes[((aio_task *)extra)->node].injector, extra);
+            /* out of memory growing our deque: back to its node's injector, and say so */
+            aio_node *home = &w->engine->nodes[((aio_task *)extra)->node];
+            aio_injector_push(&home->injector, extra);
+            aio_node_notify(w->engine, home);
             break;
         }
         got++;
@@ -128,7 +130,7 @@ static aio_task *take_injected(aio_worker *w, aio_node *n) {
     for (; moved < share; moved++) {
         aio_task *x = aio_injector_pop(&n->injector, &w->high_streak);
         if (x == NULL) break;
-        if (aio_deque_push(&w->deque, x) != 0) {
+        if (aio_deque_push(&w->deque, x) != 0) { /* out of memory: leave it queued */
             aio_injector_push(&n->injector, x);
             break;
         }
@@ -179,7 +181,8 @@ static bool work_visible(aio_worker *w) {
         if (aio_deque_size(&e->workers[own->first_worker + i].deque) > 0) return true;
     for (int32_t k = 1; k < e->n_nodes; k++) {
         aio_node *r = &e->nodes[(w->node + k) % e->n_nodes];
-        if (remote_eligible(e, own, r) && aio_injector_ready(&r->injector)) return true;
+        /* the seq_cst injector check first: it orders the (relaxed) load reads after it */
+        if (aio_injector_ready(&r->injector) && remote_eligible(e, own, r)) return true;
     }
     return false;
 }
@@ -258,7 +261,8 @@ void *aio_worker_main(void *arg) {
     /* first touch: the deque's buffer is allocated by its own (pinned) thread, on its node */
     int ok = aio_deque_init(&w->deque, 256) == 0;
     /* release: the starter (and thieves, via it) see the initialised deque */
-    add_acq_rel(&e->ready, ok ? 1 : 1000000);
+    if (!ok) add_acq_rel(&e->start_failed, 1); /* acq_rel: seen by the starter with `ready` below */
+    add_acq_rel(&e->ready, 1);                 /* release: the starter sees our set-up (and failure) */
     if (!ok) return NULL;
     bool woke = false;
     for (;;) {

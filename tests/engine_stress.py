@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import sys
 import threading
@@ -91,10 +92,75 @@ async def main(tasks: int, window: int) -> None:
         )
 
 
+async def close_while_others_run(rounds: int) -> None:
+    """Lifecycle races, for the sanitizers: an engine closed by one loop while another loop (in
+    its own thread) is still submitting and draining, and loops that close with tasks in flight
+    while a worker may still be completing into their channel. Every future must resolve (a
+    result or EngineClosed), nothing may touch freed memory."""
+
+    async def one_round(r: int) -> None:
+        engine = aioultra.Engine(spin_us=5, queue_capacity=256)
+        await engine.start()
+        started = threading.Event()
+        outcome: dict[str, object] = {}
+
+        async def busy_other() -> None:
+            futures: list[asyncio.Future[object]] = []
+            results: list[object] = []
+            while engine.running:  # until the other loop closes the engine
+                if sum(not f.done() for f in futures) < 100:  # leave room in the queue for the closer
+                    futures.append(asyncio.ensure_future(engine.submit(kernels.spin, 2000)))
+                if len(futures) == 50:
+                    started.set()
+                if len(futures) >= 1000:  # keep memory bounded however long the closer takes
+                    results += await asyncio.gather(*futures, return_exceptions=True)
+                    futures.clear()
+                await asyncio.sleep(0)
+            results += await asyncio.gather(*futures, return_exceptions=True)
+            outcome["bad"] = [x for x in results if not (x == b"" or isinstance(x, aioultra.EngineClosed))]
+
+        def run_other() -> None:
+            asyncio.run(busy_other())
+
+        def leave_with_tasks_in_flight() -> None:
+            async def body() -> None:
+                keep = [asyncio.ensure_future(engine.submit(kernels.spin, 1000)) for _ in range(20)]
+                await asyncio.sleep(0)
+                outcome["left"] = len(keep)
+
+            asyncio.run(body())  # closes its loop with the tasks still in flight
+
+        leaver = threading.Thread(target=leave_with_tasks_in_flight, daemon=True)
+        leaver.start()
+        await asyncio.to_thread(leaver.join)
+        other = threading.Thread(target=run_other, daemon=True)
+        other.start()
+        await asyncio.to_thread(started.wait, 30)
+        for _ in range(20):  # a new channel here reaps the closed loop's
+            assert await engine.submit(kernels.noop) == b""
+        if r % 2:
+            await engine.aclose(cancel_pending=True)
+        else:
+            closing = asyncio.ensure_future(engine.aclose())
+            await asyncio.sleep(0)
+            closing.cancel()  # an interrupted close still shuts down cleanly
+            with contextlib.suppress(asyncio.CancelledError):
+                await closing
+        await asyncio.to_thread(other.join, 60)
+        assert not other.is_alive(), "the other loop hung"
+        assert outcome.get("bad") == [], outcome.get("bad")
+
+    for r in range(rounds):
+        await one_round(r)
+    print(f"lifecycle races ok: rounds={rounds}", flush=True)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--window", type=int, default=512)
+    parser.add_argument("--lifecycle-rounds", type=int, default=20)
     args = parser.parse_args()
     asyncio.run(main(args.tasks, args.window))
+    asyncio.run(close_while_others_run(args.lifecycle_rounds))
     sys.exit(0)
