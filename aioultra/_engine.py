@@ -587,19 +587,19 @@ class Engine:
     async def _map_kernel(
         self, kernel: Kernel, items: list[Any], prio: int, deadline_ns: int, return_exceptions: bool
     ) -> list[Any]:
-        for i, x in enumerate(items):
-            if not isinstance(x, bytes | bytearray | memoryview):
-                raise InvalidTask(
-                    f"kernel {kernel.name!r} map items must be bytes-like; item {i} is {type(x).__name__}"
-                )
-            if isinstance(x, memoryview) and not x.c_contiguous:
-                raise InvalidTask(f"kernel {kernel.name!r} map items must be C-contiguous; item {i} is not")
-        joined = b"".join(items)
+        try:
+            joined = b"".join(items)  # C speed; any item that is not a contiguous buffer fails here
+        except (TypeError, BufferError, ValueError) as exc:
+            _reject_map_items(kernel, items)
+            raise InvalidTask(f"kernel {kernel.name!r} map items must be contiguous bytes-like buffers") from exc
         if kernel._encode is not None:
             raise InvalidTask(f"kernel {kernel.name!r} takes encoded arguments; use submit() per item")
+        lengths = list(map(len, items))
+        if sum(lengths) != len(joined):  # some buffer's items are wider than a byte: count bytes
+            lengths = [len(x) if isinstance(x, bytes | bytearray) else memoryview(x).nbytes for x in items]
         n = len(items)
         offsets = _ffi.new("uint64_t[]", n + 1)
-        offsets[0 : n + 1] = [0, *accumulate(x.nbytes if isinstance(x, memoryview) else len(x) for x in items)]
+        offsets[0 : n + 1] = [0, *accumulate(lengths)]
         stride = kernel.out_size
         out = _ffi.new("uint8_t[]", max(1, n * stride))
         rcs = _ffi.new("int64_t[]", n)
@@ -716,6 +716,15 @@ class Engine:
         return (
             f"<aioultra.Engine {self._state} workers={len(self._worker_nodes)} capacity={self.config.queue_capacity}>"
         )
+
+
+def _reject_map_items(kernel: Kernel, items: list[Any]) -> None:
+    """Raise InvalidTask naming the first item of a kernel map that is not a contiguous buffer."""
+    for i, x in enumerate(items):
+        if not isinstance(x, bytes | bytearray | memoryview):
+            raise InvalidTask(f"kernel {kernel.name!r} map items must be bytes-like; item {i} is {type(x).__name__}")
+        if isinstance(x, memoryview) and not x.c_contiguous:
+            raise InvalidTask(f"kernel {kernel.name!r} map items must be C-contiguous; item {i} is not")
 
 
 def _cancel_unfinished(ch: Channel, jobs: list[Job]) -> None:

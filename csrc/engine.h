@@ -23,8 +23,7 @@ typedef struct aio_node {
     AIO_ALIGNED _Atomic uint32_t wake_seq; /* futex word parked workers wait on */
     _Atomic int32_t sleepers;              /* workers parked or about to park */
     _Atomic int32_t searching;             /* workers spinning for work */
-    _Atomic int32_t waking;                /* 1: a wake-up was sent and no worker has woken since */
-    char pad_[AIO_CACHELINE - 4 * sizeof(int32_t)];
+    char pad_[AIO_CACHELINE - 3 * sizeof(int32_t)];
 } aio_node;
 
 typedef struct aio_worker {

@@ -10,9 +10,6 @@
  * load exceeds its own by the threshold; a submitter that pushes a node past the threshold
  * notifies a parked worker of a node that may steal (aio_notify_thieves).
  *
- * At most one wake-up per node is in flight (`waking`): the woken worker passes it on when it
- * finds more work queued, so a burst of submissions costs one futex syscall, not one each.
- *
  * Parking protocol (store-buffering; all accesses seq_cst):
  *   worker:    seq = wake_seq; sleepers++; if work visible: sleepers--, retry; else futex_wait(seq)
  *   submitter: publish task (seq_cst ring push); if searching == 0 && sleepers > 0: wake_seq++, wake 1
@@ -64,9 +61,6 @@ void aio_node_notify(aio_engine *e, aio_node *n) {
     /* seq_cst: after the caller's seq_cst publish of the task (see the protocol above) */
     if (ld_seq_cst(&n->searching) != 0) return; /* a searcher will find it */
     if (ld_seq_cst(&n->sleepers) == 0) return;  /* everyone is busy; they will come back */
-    /* seq_cst: one wake-up in flight is enough -- the woken worker searches and, if more is
-     * queued, wakes the next; this keeps a burst of submissions from paying a futex syscall each */
-    if (xchg_seq_cst(&n->waking, 1) != 0) return;
     add_seq_cst(&n->wake_seq, 1); /* seq_cst: a parker that read the old value fails its futex_wait */
     futex_wake(&n->wake_seq, 1);
 }
@@ -235,18 +229,14 @@ static void run_task(aio_worker *w, aio_task *t) {
     aio_channel_complete(t->channel, t);
 }
 
-/* Park until notified. Both on entry and on exit the worker clears `waking`: a wake-up that
- * found nobody asleep must not keep later submitters from waking anyone (see aio_node_notify). */
 static void park(aio_worker *w, aio_node *n) {
     aio_engine *e = w->engine;
     uint32_t seq = ld_seq_cst(&n->wake_seq); /* seq_cst: read before announcing ourselves */
     add_seq_cst(&n->sleepers, 1);            /* seq_cst: submitters that publish later see us */
-    st_seq_cst(&n->waking, 0);               /* seq_cst: we re-check for work below ourselves */
     if (!work_visible(w) && !ld_seq_cst(&e->stop)) { /* seq_cst: see the protocol above */
         bump(&w->parks, 1);
         futex_wait(&n->wake_seq, seq);
     }
-    st_seq_cst(&n->waking, 0);    /* seq_cst: we are awake; the next submitter may wake another */
     sub_seq_cst(&n->sleepers, 1); /* seq_cst: submitters stop counting us */
 }
 
@@ -264,15 +254,11 @@ void *aio_worker_main(void *arg) {
     if (!ok) add_acq_rel(&e->start_failed, 1); /* acq_rel: seen by the starter with `ready` below */
     add_acq_rel(&e->ready, 1);                 /* release: the starter sees our set-up (and failure) */
     if (!ok) return NULL;
-    bool woke = false;
     for (;;) {
         /* relaxed: stop is a plain flag; once set, queued tasks are abandoned (aio_engine_stop) */
         if (ld_relaxed(&e->stop)) break;
         aio_task *t = find_task(w);
         if (t != NULL) {
-            /* just woken and more is queued: pass the wake-up on (the notifier sent only one) */
-            if (woke && aio_injector_ready(&n->injector)) aio_node_notify(e, n);
-            woke = false;
             run_task(w, t);
             continue;
         }
@@ -295,7 +281,6 @@ void *aio_worker_main(void *arg) {
         }
         if (ld_relaxed(&e->stop)) break; /* relaxed: as above */
         park(w, n);
-        woke = true;
     }
     return NULL;
 }
