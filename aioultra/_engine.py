@@ -98,7 +98,7 @@ class Engine:
         self._forked = False
         self._full_logged = False
         self._idle_waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
-        self._worker_nodes: list[int] = []
+        self._n_workers = 0
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -131,7 +131,6 @@ class Engine:
             for j in range(count):
                 cpu = cpus[j % len(cpus)]
                 worker_cpus.append(cpu if self.config.enable_cpu_affinity and cpu in allowed else -1)
-            self._worker_nodes += [len(node_workers) - 1] * count
         cpu_node = [-1] * (max(topo.cpus) + 1)
         for index, cpus in enumerate(topo.nodes):
             for cpu in cpus:
@@ -154,6 +153,7 @@ class Engine:
             self._state = _CLOSED
             raise
         self._state = _RUNNING
+        self._n_workers = sum(node_workers)
         self._pid = os.getpid()
         self._started_at = time.monotonic()
         _live.add(self)
@@ -389,7 +389,6 @@ class Engine:
                 job.out = _ffi.new("uint8_t[]", out_cap)
             self._enqueue(
                 ch,
-                job_id,
                 job,
                 _ffi.submit,
                 self._ptr,
@@ -430,7 +429,7 @@ class Engine:
         finally:
             del job, fut  # the traceback keeps this frame: it must not keep the future (and its exception)
 
-    def _enqueue(self, ch: Channel, job_id: int, job: Job, push: Callable[..., None], *args: Any) -> None:
+    def _enqueue(self, ch: Channel, job: Job, push: Callable[..., None], *args: Any) -> None:
         """``push(*args)`` (an _ffi submit call) and register the job as pending on ``ch``. On
         QueueFull, slots held by closed loops are reclaimed and the push is retried once they
         are; otherwise QueueFull propagates (nothing was queued)."""
@@ -444,7 +443,7 @@ class Engine:
                 if not self._retry_after_full():
                     raise
         job.task = ch.task_out[0]
-        ch.pending[job_id] = job
+        ch.pending[job.id] = job
         self._full_logged = False
 
     def _enqueue_python(
@@ -466,7 +465,6 @@ class Engine:
         try:
             self._enqueue(
                 ch,
-                job_id,
                 job,
                 _ffi.submit,
                 self._ptr,
@@ -558,7 +556,7 @@ class Engine:
         return [r for job in jobs for r in job.future.result()]
 
     def _chunk_size(self, n: int) -> int:
-        workers = max(1, len(self._worker_nodes))
+        workers = max(1, self._n_workers)
         return max(1, min(_MAP_CHUNK_MAX, math.ceil(n / (workers * 4))))
 
     async def _run_batches(self, ch: Channel, count: int, enqueue: Callable[[int], Job]) -> list[Job]:
@@ -617,7 +615,6 @@ class Engine:
             job.keep = keep
             self._enqueue(
                 ch,
-                job_id,
                 job,
                 _ffi.submit_batch,
                 self._ptr,
@@ -714,7 +711,7 @@ class Engine:
 
     def __repr__(self) -> str:
         return (
-            f"<aioultra.Engine {self._state} workers={len(self._worker_nodes)} capacity={self.config.queue_capacity}>"
+            f"<aioultra.Engine {self._state} workers={self._n_workers} capacity={self.config.queue_capacity}>"
         )
 
 
