@@ -710,9 +710,7 @@ class Engine:
         )
 
     def __repr__(self) -> str:
-        return (
-            f"<aioultra.Engine {self._state} workers={self._n_workers} capacity={self.config.queue_capacity}>"
-        )
+        return f"<aioultra.Engine {self._state} workers={self._n_workers} capacity={self.config.queue_capacity}>"
 
 
 def _reject_map_items(kernel: Kernel, items: list[Any]) -> None:
