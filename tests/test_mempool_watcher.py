@@ -120,3 +120,13 @@ def test_bad_mode_rejected() -> None:
     pools = PoolSet.load(DATA / "pools.json")
     with pytest.raises(ValueError, match="mode must be one of"):
         asyncio.run(run("ws://127.0.0.1:9", pools, "gpu"))
+
+
+async def test_pricing_past_its_deadline_is_dropped(engine: aioultra.Engine) -> None:
+    pools = PoolSet.load(DATA / "pools.json")
+    with replay_server(DATA / "pending.jsonl") as url:
+        summary = await wait_for(run(url, pools, "engine", engine=engine, deadline_us=0), 120)
+    dropped = summary.counters.skipped["pricing deadline passed (deadline_us)"]
+    assert dropped > 0
+    assert not summary.opportunities  # nothing priced late is reported
+    assert engine.stats().tasks_expired > 0
