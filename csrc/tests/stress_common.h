@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "atomics.h"
+
 static int g_failures = 0;
 
 /* Count a failure with a message, and go on (the summary line reports the total). */
@@ -42,6 +44,27 @@ static inline long parse_count(const char *prog, const char *s, const char *what
         exit(2);
     }
     return v;
+}
+
+/* Exactly-once check over per-item take counters, read after every thread has joined. */
+typedef struct tally {
+    uint64_t lost, dup;               /* items taken 0 times; extra takes of items taken > 1 times */
+    uint64_t first_lost, first_dup;   /* first such item, UINT64_MAX when none */
+} tally;
+
+static inline tally tally_counts(_Atomic uint32_t *cnt, uint64_t n) {
+    tally t = {0, 0, UINT64_MAX, UINT64_MAX};
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t c = ld_relaxed(&cnt[i]); /* relaxed: all threads joined */
+        if (c == 0) {
+            t.lost++;
+            if (t.first_lost == UINT64_MAX) t.first_lost = i;
+        } else if (c > 1) {
+            t.dup += c - 1;
+            if (t.first_dup == UINT64_MAX) t.first_dup = i;
+        }
+    }
+    return t;
 }
 
 #endif

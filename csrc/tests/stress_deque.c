@@ -387,17 +387,8 @@ static int run_section(int mode, uint64_t n, int thieves, uint64_t seed) {
     for (int k = 0; k < thieves; k++) pthread_join(th[k], NULL);
     double el = now_s() - t0;
 
-    uint64_t lost = 0, dup = 0, first_lost = UINT64_MAX, first_dup = UINT64_MAX;
-    for (uint64_t i = 0; i < n; i++) {
-        uint32_t c = ld_relaxed(&sh->cnt[i]); /* relaxed: all threads joined */
-        if (c == 0) {
-            lost++;
-            if (first_lost == UINT64_MAX) first_lost = i;
-        } else if (c > 1) {
-            dup += c - 1;
-            if (first_dup == UINT64_MAX) first_dup = i;
-        }
-    }
+    tally t = tally_counts(sh->cnt, n);
+    uint64_t lost = t.lost, dup = t.dup, first_lost = t.first_lost, first_dup = t.first_dup;
     uint64_t steals = ld_relaxed(&sh->steals), retries = ld_relaxed(&sh->retries);
     uint64_t foreign = ld_relaxed(&sh->foreign), order = ld_relaxed(&sh->order_viol);
     uint64_t corrupt = ld_relaxed(&sh->corrupt);

@@ -214,17 +214,8 @@ static uint64_t run_phase(uint64_t n_total, int producers, int consumers, size_t
     for (int k = 0; k < nt; k++) pthread_join(th[k], NULL);
     double el = now_s() - t0;
 
-    uint64_t lost = 0, dup = 0, first_lost = UINT64_MAX, first_dup = UINT64_MAX;
-    for (uint64_t i = 0; i < sh->n; i++) {
-        uint32_t c = ld_relaxed(&sh->cnt[i]); /* relaxed: all threads joined */
-        if (c == 0) {
-            lost++;
-            if (first_lost == UINT64_MAX) first_lost = i;
-        } else if (c > 1) {
-            dup += c - 1;
-            if (first_dup == UINT64_MAX) first_dup = i;
-        }
-    }
+    tally t = tally_counts(sh->cnt, sh->n);
+    uint64_t lost = t.lost, dup = t.dup, first_lost = t.first_lost, first_dup = t.first_dup;
     uint64_t foreign = ld_relaxed(&sh->foreign), corrupt = ld_relaxed(&sh->corrupt);
     uint64_t order = ld_relaxed(&sh->order_viol);
     size_t left = aio_ring_size(&sh->ring);
