@@ -187,7 +187,7 @@ class Channel:
         """Mark every in-flight task cancelled (workers skip those not yet started)."""
         for job in list(self.pending.values()):
             if job.task is not None:
-                _ffi.task_cancel(job.task)
+                _ffi.task_cancel(job.task, job.id)
 
     def fail_pending(self, error: Exception) -> None:
         """Resolve every pending future with ``error`` (the engine is going away). Loop thread only,

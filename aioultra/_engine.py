@@ -492,7 +492,7 @@ class Engine:
             return await job.future
         except asyncio.CancelledError:
             if job_id in ch.pending:
-                _ffi.task_cancel(job.task)
+                _ffi.task_cancel(job.task, job.id)
             raise
         finally:
             del job  # the traceback keeps this frame: it must not keep the future (and its exception)
@@ -670,6 +670,8 @@ class Engine:
                     steals_remote=w.steals_remote,
                     stolen_from=w.stolen_from,
                     parks=w.parks,
+                    wakeups=w.wakeups,
+                    tid=w.tid,
                     queue_depth=w.deque_size,
                 )
             )
@@ -727,7 +729,7 @@ def _cancel_unfinished(ch: Channel, jobs: list[Job]) -> None:
     gather already cancelled: their tasks must still not run)."""
     for job in jobs:
         if ch.pending.get(job.id) is job:
-            _ffi.task_cancel(job.task)
+            _ffi.task_cancel(job.task, job.id)
         job.future.cancel()
 
 

@@ -139,7 +139,7 @@ channel_drain: Callable[[Cdata, Cdata, int], int] = lib.aio_channel_drain
 channel_arm: Callable[[Cdata], int] = lib.aio_channel_arm
 channel_ack: Callable[[Cdata], int] = lib.aio_channel_ack
 channel_inflight: Callable[[Cdata], int] = lib.aio_channel_inflight
-task_cancel: Callable[[Cdata], None] = lib.aio_task_cancel
+task_cancel: Callable[[Cdata, int], None] = lib.aio_task_cancel
 
 
 def new_completions(n: int) -> Cdata:

@@ -16,7 +16,8 @@ class WorkerStats:
     ``cpu`` is what ``sched_getcpu()`` returned on the worker after pinning; ``planned_cpu``
     the CPU it was assigned (-1: not pinned). ``steals_local``/``steals_remote`` count tasks
     this worker took from same-node peers / other nodes; ``stolen_from`` tasks others took
-    from its deque.
+    from its deque. ``parks`` counts the times it slept on its futex, ``wakeups`` the times a
+    submitter or a peer woke it. ``tid`` is its kernel thread id (for ``psutil`` or ``top -H``).
     """
 
     index: int
@@ -30,6 +31,8 @@ class WorkerStats:
     stolen_from: int
     parks: int
     queue_depth: int
+    wakeups: int = 0
+    tid: int = 0
 
     @property
     def steals(self) -> int:

@@ -29,6 +29,10 @@
 #define AIO_INLINE_OUT 64 /* outputs up to this many bytes live inside the task record */
 #define AIO_PRIORITY_HIGH 8 /* priority >= this goes to the high lane */
 
+/* Wake policy (aio_engine_config.wake_policy); see docs/scheduling.md. */
+#define AIO_WAKE_LOCAL 0 /* wake the parked worker pinned to the submitter's CPU first, then any */
+#define AIO_WAKE_ANY 1   /* wake any parked worker of the node (round robin) */
+
 typedef int64_t (*aio_kernel_fn)(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
 /* Runs the Python job `id`; returns AIO_STATUS_OK or AIO_STATUS_FAILED. */
 typedef int32_t (*aio_py_entry_fn)(uint64_t id);
@@ -47,7 +51,10 @@ typedef struct aio_engine_config {
     int32_t enable_stealing;
     int32_t enable_affinity;
     double balance_threshold;     /* fraction of capacity, 0.0 - 1.0 */
-    int64_t spin_ns;              /* how long an idle worker searches before parking */
+    int64_t spin_ns;              /* longest an idle worker searches (spins) before parking */
+    int32_t wake_policy;          /* AIO_WAKE_LOCAL or AIO_WAKE_ANY: which parked worker a submitter wakes */
+    int32_t adaptive_spin;        /* 1: spin only while recent arrivals came within spin_ns */
+    int32_t max_searchers;        /* cap on a node's searching workers; 0: half its workers (at least 1) */
     aio_py_entry_fn py_entry;
 } aio_engine_config;
 
@@ -69,8 +76,10 @@ typedef struct aio_worker_stats {
     uint64_t steals_local;  /* tasks this worker stole from same-node peers */
     uint64_t steals_remote; /* tasks this worker took from other nodes */
     uint64_t stolen_from;   /* tasks others stole from this worker's deque */
-    uint64_t parks;
+    uint64_t parks;         /* times it slept on its futex */
+    uint64_t wakeups;       /* times a submitter or peer woke it from its futex */
     int64_t deque_size;
+    int32_t tid;            /* the worker's kernel thread id (gettid), 0 before it started */
 } aio_worker_stats;
 
 typedef struct aio_engine_stats {
@@ -89,8 +98,10 @@ typedef struct aio_node_stats {
 /* Lifecycle. create validates the config; start launches and waits for the workers. */
 int aio_engine_create(const aio_engine_config *cfg, aio_engine **out);
 int aio_engine_start(aio_engine *e);
-/* Stops the workers and joins them. Each finishes the task it is running; tasks still queued
- * are abandoned (never completed): drain or cancel them first. */
+/* Stops the workers and joins them. Each finishes the task it is running; every task still
+ * queued is then completed with AIO_STATUS_CANCELLED through its channel, so each accepted
+ * submission gets exactly one completion. A submission racing stop either is accepted (and
+ * completed, by a worker or as cancelled) or returns AIO_ECLOSED. */
 int aio_engine_stop(aio_engine *e);
 void aio_engine_destroy(aio_engine *e);
 
@@ -119,8 +130,10 @@ int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, vo
 int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                      const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
                      int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task);
-/* Marks an in-flight task cancelled: a worker that has not started it will skip it. */
-void aio_task_cancel(aio_task *t);
+/* Marks task `id` cancelled: a worker that has not started it skips it. Safe from any thread while
+ * the engine exists, even after the task completed and its record was reused for another task:
+ * the record remembers the id to skip, and ids are never reused, so a late cancel does nothing. */
+void aio_task_cancel(aio_task *t, uint64_t id);
 
 /* Statistics (relaxed reads, momentarily inconsistent across counters). */
 void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out);

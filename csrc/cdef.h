@@ -11,6 +11,8 @@
 #define AIO_STATUS_EXPIRED ...
 #define AIO_INLINE_OUT ...
 #define AIO_PRIORITY_HIGH ...
+#define AIO_WAKE_LOCAL ...
+#define AIO_WAKE_ANY ...
 
 typedef int64_t (*aio_kernel_fn)(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
 typedef int32_t (*aio_py_entry_fn)(uint64_t id);
@@ -29,6 +31,9 @@ typedef struct aio_engine_config {
     int32_t enable_affinity;
     double balance_threshold;
     int64_t spin_ns;
+    int32_t wake_policy;
+    int32_t adaptive_spin;
+    int32_t max_searchers;
     aio_py_entry_fn py_entry;
 } aio_engine_config;
 
@@ -50,7 +55,9 @@ typedef struct aio_worker_stats {
     uint64_t steals_remote;
     uint64_t stolen_from;
     uint64_t parks;
+    uint64_t wakeups;
     int64_t deque_size;
+    int32_t tid;
 } aio_worker_stats;
 
 typedef struct aio_engine_stats {
@@ -85,7 +92,7 @@ int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, vo
 int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                      const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
                      int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task);
-void aio_task_cancel(aio_task *t);
+void aio_task_cancel(aio_task *t, uint64_t id);
 
 void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out);
 int aio_worker_get_stats(aio_engine *e, int32_t index, aio_worker_stats *out);

@@ -237,8 +237,9 @@ int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn 
     return enqueue(e, t, node, priority, task);
 }
 
-void aio_task_cancel(aio_task *t) {
-    st_relaxed(&t->cancelled, 1); /* relaxed: a hint read by the worker before it starts t */
+void aio_task_cancel(aio_task *t, uint64_t id) {
+    if (t == NULL || id == 0) return; /* ids start at 1: 0 would match a fresh record */
+    st_relaxed(&t->cancel_id, id); /* relaxed: a hint read by the worker before it starts t */
 }
 
 void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out) {
@@ -271,6 +272,8 @@ int aio_worker_get_stats(aio_engine *e, int32_t index, aio_worker_stats *out) {
     out->steals_remote = ld_relaxed(&w->steals_remote);
     out->stolen_from = ld_relaxed(&w->stolen_from);
     out->parks = ld_relaxed(&w->parks);
+    out->wakeups = ld_relaxed(&w->wakeups);
+    out->tid = ld_relaxed(&w->tid);
     out->deque_size = ld_relaxed(&w->deque.buf) != NULL ? aio_deque_size(&w->deque) : 0;
     return AIO_OK;
 }

@@ -39,7 +39,8 @@ typedef struct aio_worker {
     _Atomic int32_t cpu;
     _Atomic int32_t pinned;
     _Atomic uint64_t executed, completed, failed, cancelled, expired;
-    _Atomic uint64_t steals_local, steals_remote, parks;
+    _Atomic uint64_t steals_local, steals_remote, parks, wakeups;
+    _Atomic int32_t tid;
     AIO_ALIGNED _Atomic uint64_t stolen_from; /* written by thieves */
     char pad_[AIO_CACHELINE - sizeof(uint64_t)];
 } aio_worker;

@@ -27,7 +27,6 @@ void aio_pool_destroy(aio_pool *p) {
 
 aio_task *aio_pool_alloc(aio_pool *p) {
     aio_task *t = aio_ring_pop(&p->free);
-    if (t != NULL) st_relaxed(&t->cancelled, 0); /* relaxed: no worker sees t until it is submitted */
     return t;
 }
 

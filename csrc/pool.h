@@ -37,8 +37,9 @@ struct aio_task {
     int64_t rc;
     int32_t status;
     int32_t worker;
-    /* set by the loop thread at any time; read by the worker before it starts the task */
-    _Atomic int32_t cancelled;
+    /* id of a task to skip, set by aio_task_cancel from any thread at any time (even after the
+     * record was reused: the id then no longer matches); read by the worker before it starts */
+    _Atomic uint64_t cancel_id;
     uint8_t inline_out[AIO_INLINE_OUT];
 };
 

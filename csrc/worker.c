@@ -198,7 +198,7 @@ static void run_task(aio_worker *w, aio_task *t) {
     sub_relaxed(&e->nodes[t->node].load, (int64_t)t->weight);
     t->worker = w->index;
     t->rc = 0;
-    if (ld_relaxed(&t->cancelled)) { /* relaxed: a hint; a late cancel lets the task run */
+    if (ld_relaxed(&t->cancel_id) == t->id) { /* relaxed: a hint; a late cancel lets the task run */
         t->status = AIO_STATUS_CANCELLED;
         bump(&w->cancelled, 1);
     } else if (t->deadline_ns != 0 && aio_now_ns() > t->deadline_ns) {
@@ -248,6 +248,7 @@ void *aio_worker_main(void *arg) {
     if (e->enable_affinity && w->planned_cpu >= 0) pinned = aio_pin_current_thread(w->planned_cpu) == AIO_OK;
     st_relaxed(&w->pinned, pinned);             /* relaxed: statistics */
     st_relaxed(&w->cpu, aio_current_cpu());     /* relaxed: statistics */
+    st_relaxed(&w->tid, (int32_t)syscall(SYS_gettid)); /* relaxed: statistics */
     /* first touch: the deque's buffer is allocated by its own (pinned) thread, on its node */
     int ok = aio_deque_init(&w->deque, 256) == 0;
     /* release: the starter (and thieves, via it) see the initialised deque */
