@@ -179,7 +179,7 @@ class Channel:
         elif status == _ffi.STATUS_EXPIRED:
             fut.set_exception(DeadlineExceeded("the task did not start before its deadline_us; it was not run"))
         else:
-            fut.set_exception(EngineClosed("engine closed with cancel_pending=True before the task started"))
+            fut.set_exception(EngineClosed("the engine closed before the task started; it was not run"))
 
     # --- control ----------------------------------------------------------------------
 

@@ -144,6 +144,9 @@ class Engine:
             self.config.enable_cpu_affinity,
             float(self.config.load_balance_threshold),
             int(self.config.spin_us * 1000),
+            self.config.wake_policy,
+            self.config.adaptive_spin,
+            self.config.max_searchers or 0,
         )
         try:
             _ffi.engine_start(self._ptr)
@@ -167,6 +170,8 @@ class Engine:
             topology=str(topo),
             capacity=self.config.queue_capacity,
             spin_us=self.config.spin_us,
+            wake_policy=self.config.wake_policy,
+            adaptive_spin=self.config.adaptive_spin,
         )
         if self.config.enable_cpu_affinity:
             log.info(
@@ -672,6 +677,7 @@ class Engine:
                     parks=w.parks,
                     wakeups=w.wakeups,
                     tid=w.tid,
+                    parked=bool(w.parked),
                     queue_depth=w.deque_size,
                 )
             )

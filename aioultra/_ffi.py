@@ -80,6 +80,9 @@ def engine_create(
     enable_affinity: bool,
     balance_threshold: float,
     spin_ns: int,
+    wake_policy: str,
+    adaptive_spin: bool,
+    max_searchers: int,
 ) -> Cdata:
     """aio_engine_create: returns the engine pointer (not started)."""
     keep = [
@@ -100,6 +103,9 @@ def engine_create(
             "enable_affinity": int(enable_affinity),
             "balance_threshold": balance_threshold,
             "spin_ns": spin_ns,
+            "wake_policy": lib.AIO_WAKE_LOCAL if wake_policy == "local" else lib.AIO_WAKE_ANY,
+            "adaptive_spin": int(adaptive_spin),
+            "max_searchers": max_searchers,
             "py_entry": lib.aio_py_entry,
         },
     )

@@ -80,6 +80,7 @@ typedef struct aio_worker_stats {
     uint64_t wakeups;       /* times a submitter or peer woke it from its futex */
     int64_t deque_size;
     int32_t tid;            /* the worker's kernel thread id (gettid), 0 before it started */
+    int32_t parked;         /* 1 while it is parked (announced, about to sleep or asleep) */
 } aio_worker_stats;
 
 typedef struct aio_engine_stats {
@@ -118,7 +119,8 @@ int aio_channel_ack(aio_channel *ch);
 /* Tasks of this channel a worker has not finished completing; free the channel only at 0. */
 int64_t aio_channel_inflight(aio_channel *ch);
 
-/* Submission. fn == NULL submits the Python job `id` (runs py_entry(id)). out/out_cap: when
+/* Submission. `id` (> 0, never reused) names the task in its completion and in aio_task_cancel.
+ * fn == NULL submits the Python job `id` (runs py_entry(id)). out/out_cap: when
  * out_cap <= AIO_INLINE_OUT and out == NULL the output lands in the completion's inline buffer.
  * deadline_ns: relative, 0 for none. weight >= 1 (estimated duration in us). node: -1 = choose. */
 int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,

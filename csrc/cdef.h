@@ -58,6 +58,7 @@ typedef struct aio_worker_stats {
     uint64_t wakeups;
     int64_t deque_size;
     int32_t tid;
+    int32_t parked;
 } aio_worker_stats;
 
 typedef struct aio_engine_stats {

@@ -1,6 +1,7 @@
 /* completion.c -- completion channel: ring + eventfd with coalesced wake-ups; see completion.h. */
 #define _GNU_SOURCE
 #include "completion.h"
+#include "invariant.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@ static void wake(aio_channel *ch) {
 }
 
 void aio_channel_complete(aio_channel *ch, aio_task *t) {
-    aio_ring_push(&ch->ring, t); /* cannot fail: capacity >= pool capacity */
+    AIO_INVARIANT(aio_ring_push(&ch->ring, t), "completion ring holds the pool's capacity");
     /* seq_cst: after our seq_cst publish above; either we see the loop's arm or it sees the record */
     if (xchg_seq_cst(&ch->armed, 0) == 1) wake(ch);
     /* acq_rel (release part): whoever reads 0 here may free the channel: our uses of it are done */

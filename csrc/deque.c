@@ -8,6 +8,9 @@ static aio_deque_buf *buf_new(int64_t size) {
     if (b == NULL) return NULL;
     b->size = size;
     b->retired = NULL;
+    /* relaxed: the buffer is published by a later release store of buf; a thief that loses the
+     * race for a slot may read it before it is filled, so no slot is ever uninitialised */
+    for (int64_t i = 0; i < size; i++) st_relaxed(&b->slots[i], NULL);
     return b;
 }
 
@@ -60,12 +63,14 @@ int aio_deque_push(aio_deque *d, void *item) {
         if (a == NULL) return -1;
     }
     slot_put(a, b, item);
-    /* release: a thief that reads the new bottom sees the slot written above */
+    /* seq_cst (release part): a thief that reads the new bottom sees the slot written above;
+     * seq_cst part: a parking peer that announced itself before our later seq_cst read of its
+     * flag sees this item in aio_deque_visible (store-buffering with the parking protocol) */
 #ifdef AIO_SEED_BUG_PUSH_RELAXED
     /* SEEDED BUG (tests/test_seeded_bugs.py only): relaxed publication; TSan must report it */
     st_relaxed(&d->bottom, b + 1);
 #else
-    st_release(&d->bottom, b + 1);
+    st_seq_cst(&d->bottom, b + 1);
 #endif
     return 0;
 }
@@ -115,6 +120,13 @@ aio_steal_result aio_deque_steal(aio_deque *d, void **item) {
     if (!cas_seq_cst(&d->top, &t, t + 1)) return AIO_STEAL_RETRY;
     *item = x;
     return AIO_STEAL_SUCCESS;
+}
+
+bool aio_deque_visible(aio_deque *d) {
+    /* seq_cst: pairs with the owner's seq_cst store of bottom in push (see there) */
+    int64_t t = ld_seq_cst(&d->top);
+    int64_t b = ld_seq_cst(&d->bottom); /* seq_cst: as above */
+    return b > t;
 }
 
 int64_t aio_deque_size(aio_deque *d) {

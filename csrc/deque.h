@@ -11,6 +11,7 @@
  */
 #ifndef AIOULTRA_DEQUE_H
 #define AIOULTRA_DEQUE_H
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "atomics.h"
@@ -41,5 +42,8 @@ void *aio_deque_pop(aio_deque *d);
 aio_steal_result aio_deque_steal(aio_deque *d, void **item);
 /* Any thread; approximate. */
 int64_t aio_deque_size(aio_deque *d);
+/* Any thread: true when an item may be stolen; seq_cst reads that pair with push's seq_cst
+ * publication, for the parking protocol's store-buffering check (see worker.c). */
+bool aio_deque_visible(aio_deque *d);
 
 #endif

@@ -1,8 +1,15 @@
 /* engine.c -- engine lifecycle, channels, submission and statistics.
  *
- * Submission path (loop thread): record from the pool (none left: AIO_EFULL) -> choose a
- * node (the caller's, unless its load exceeds the least-loaded node's by threshold_units)
- * -> push onto that node's injector lane -> wake one of its parked workers if none searches.
+ * Submission path (loop thread): announce (stop check) -> record from the pool (none left:
+ * AIO_EFULL) -> choose a node (the caller's, unless its load exceeds the least-loaded node's
+ * by threshold_units) -> push onto that node's injector lane -> aio_node_notify (wake the
+ * parked worker on the caller's CPU if none searches; worker.c).
+ *
+ * Stop: every accepted task gets exactly one completion. Submitters announce themselves in
+ * `submitting` before they check `stop`; stop sets `stop`, waits until no submitter is between
+ * its check and its push, joins the workers, then completes every task left queued as
+ * AIO_STATUS_CANCELLED (store-buffering pair: submitting++ / stop read vs stop store /
+ * submitting read, all seq_cst: a submitter either sees stop or is waited for).
  */
 #define _GNU_SOURCE
 #include "engine.h"
@@ -13,12 +20,15 @@
 #include <string.h>
 
 #include "completion.h"
+#include "invariant.h"
 
 int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
     if (cfg == NULL || out == NULL || cfg->n_nodes < 1 || cfg->node_workers == NULL || cfg->py_entry == NULL)
         return AIO_EINVAL;
     if (cfg->capacity < 2 || (cfg->capacity & (cfg->capacity - 1)) != 0) return AIO_EINVAL;
     if (cfg->balance_threshold < 0.0 || cfg->balance_threshold > 1.0 || cfg->spin_ns < 0) return AIO_EINVAL;
+    if ((cfg->wake_policy != AIO_WAKE_LOCAL && cfg->wake_policy != AIO_WAKE_ANY) || cfg->max_searchers < 0)
+        return AIO_EINVAL;
     int64_t total = 0;
     for (int32_t i = 0; i < cfg->n_nodes; i++) {
         if (cfg->node_workers[i] < 1) return AIO_EINVAL;
@@ -26,8 +36,10 @@ int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
         if (total > 65536) return AIO_EINVAL; /* also keeps every size below from overflowing */
     }
     int32_t n_workers = (int32_t)total;
-    aio_engine *e = calloc(1, sizeof *e);
+    /* aligned_alloc, not calloc: the struct holds cache-line aligned members */
+    aio_engine *e = aligned_alloc(AIO_CACHELINE, (sizeof *e + AIO_CACHELINE - 1) / AIO_CACHELINE * AIO_CACHELINE);
     if (e == NULL) return AIO_ENOMEM;
+    memset(e, 0, sizeof *e);
     e->n_nodes = cfg->n_nodes;
     e->n_workers = n_workers;
     e->capacity = cfg->capacity;
@@ -35,9 +47,12 @@ int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
     e->enable_affinity = cfg->enable_affinity;
     e->threshold_units = (int64_t)(cfg->balance_threshold * (double)cfg->capacity);
     e->spin_ns = cfg->spin_ns;
+    e->wake_policy = cfg->wake_policy;
+    e->adaptive_spin = cfg->adaptive_spin != 0;
     e->py_entry = cfg->py_entry;
     e->n_cpus_map = cfg->n_cpus_map > 0 && cfg->cpu_node != NULL ? cfg->n_cpus_map : 0;
     e->cpu_node = calloc((size_t)(e->n_cpus_map > 0 ? e->n_cpus_map : 1), sizeof(int32_t));
+    /* sizeof of an aligned struct is a multiple of its alignment, as aligned_alloc requires */
     e->nodes = aligned_alloc(AIO_CACHELINE, sizeof(aio_node) * (size_t)e->n_nodes);
     e->workers = aligned_alloc(AIO_CACHELINE, sizeof(aio_worker) * (size_t)n_workers);
     if (e->cpu_node == NULL || e->nodes == NULL || e->workers == NULL || aio_pool_init(&e->pool, cfg->capacity) != AIO_OK) {
@@ -58,6 +73,9 @@ int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
         aio_node *n = &e->nodes[i];
         n->first_worker = next;
         n->n_workers = cfg->node_workers[i];
+        int32_t cap = cfg->max_searchers > 0 ? cfg->max_searchers : n->n_workers / 2;
+        n->max_searchers = cap < 1 ? 1 : cap > n->n_workers ? n->n_workers : cap;
+        st_relaxed(&n->submit_cpu, -1); /* relaxed: not shared yet */
         if (aio_injector_init(&n->injector, cfg->capacity) != AIO_OK) {
             for (int32_t j = 0; j < i; j++) aio_injector_destroy(&e->nodes[j].injector);
             aio_pool_destroy(&e->pool);
@@ -85,8 +103,10 @@ int aio_engine_start(aio_engine *e) {
     /* relaxed: nothing runs yet; an engine is started once (no restart after stop) */
     if (e->started != 0 || ld_relaxed(&e->stop) != 0) return AIO_EINVAL;
     for (int32_t i = 0; i < e->n_workers; i++) {
-        if (pthread_create(&e->workers[i].thread, NULL, aio_worker_main, &e->workers[i]) != 0) {
+        int err = pthread_create(&e->workers[i].thread, NULL, aio_worker_main, &e->workers[i]);
+        if (err != 0) {
             aio_engine_stop(e);
+            errno = err; /* pthread_create returns the error instead of setting errno */
             return AIO_ESYS;
         }
         e->started++;
@@ -100,11 +120,33 @@ int aio_engine_start(aio_engine *e) {
     return AIO_OK;
 }
 
+/* After the workers are joined: complete a task that never started as cancelled. */
+static void abandon(aio_engine *e, aio_task *t) {
+    sub_relaxed(&e->nodes[t->node].load, (int64_t)t->weight); /* relaxed: a heuristic */
+    t->status = AIO_STATUS_CANCELLED;
+    t->rc = 0;
+    t->worker = -1;
+    add_relaxed(&e->abandoned, 1); /* relaxed: statistics */
+    aio_channel_complete(t->channel, t);
+}
+
 int aio_engine_stop(aio_engine *e) {
-    st_seq_cst(&e->stop, 1); /* seq_cst: a parker re-checks stop after announcing itself */
-    for (int32_t i = 0; i < e->n_nodes; i++) aio_node_wake_all(&e->nodes[i]);
+    /* seq_cst: a parker re-checks stop after announcing itself; a submitter that announced
+     * itself before this store is waited for below, one that announces later sees it */
+    st_seq_cst(&e->stop, 1);
+    while (ld_seq_cst(&e->submitting) != 0) sched_yield(); /* seq_cst: see the comment at the top */
+    aio_wake_all(e);
     for (int32_t i = 0; i < e->started; i++) pthread_join(e->workers[i].thread, NULL);
     e->started = 0;
+    /* The workers are joined (their writes are visible): we own every queue now. */
+    uint32_t streak = 0;
+    for (int32_t i = 0; i < e->n_nodes; i++)
+        for (aio_task *t; (t = aio_injector_pop(&e->nodes[i].injector, &streak)) != NULL;) abandon(e, t);
+    for (int32_t i = 0; i < e->n_workers; i++) {
+        aio_deque *d = &e->workers[i].deque;
+        if (ld_relaxed(&d->buf) == NULL) continue; /* relaxed: joined; this worker never set up */
+        for (aio_task *t; (t = aio_deque_pop(d)) != NULL;) abandon(e, t);
+    }
     return AIO_OK;
 }
 
@@ -141,10 +183,9 @@ void aio_channel_destroy(aio_channel *ch) {
     free(ch);
 }
 
-static int32_t choose_node(aio_engine *e, int32_t node) {
+static int32_t choose_node(aio_engine *e, int32_t node, int32_t cpu) {
     if (e->n_nodes == 1) return 0;
     if (node >= 0 && node < e->n_nodes) return node;
-    int32_t cpu = aio_current_cpu();
     int32_t mine = cpu >= 0 && cpu < e->n_cpus_map ? e->cpu_node[cpu] : -1;
     if (mine < 0) mine = 0;
     int32_t least = 0;
@@ -160,28 +201,37 @@ static int32_t choose_node(aio_engine *e, int32_t node) {
     return my_load - least_load > e->threshold_units ? least : mine;
 }
 
+/* Push a prepared task and wake a worker for it; ends the submitter's announcement. */
 static int enqueue(aio_engine *e, aio_task *t, int32_t node, int32_t priority, aio_task **task) {
-    t->node = choose_node(e, node);
+    int32_t cpu = aio_current_cpu();
+    t->node = choose_node(e, node, cpu);
     t->high = priority >= AIO_PRIORITY_HIGH;
     aio_node *n = &e->nodes[t->node];
     add_relaxed(&n->load, (int64_t)t->weight); /* relaxed: a heuristic */
     add_relaxed(&n->submitted, 1);             /* relaxed: statistics */
     add_relaxed(&e->submitted, 1);             /* relaxed: statistics */
     add_relaxed(&t->channel->inflight, 1);     /* relaxed: published to the worker by the push below */
-    aio_injector_push(&n->injector, t);        /* cannot fail: lanes hold the pool's capacity */
-    aio_node_notify(e, n);
+    /* relaxed: a placement hint for the workers; written only when it changes (no line bouncing) */
+    if (ld_relaxed(&n->submit_cpu) != cpu) st_relaxed(&n->submit_cpu, cpu);
+    if (task != NULL) *task = t; /* before the push: a worker may complete t at once */
+    AIO_INVARIANT(aio_injector_push(&n->injector, t), "injector lanes hold the pool's capacity");
+    aio_node_notify(e, n, cpu);
     if (e->n_nodes > 1) aio_notify_thieves(e, n);
-    if (task != NULL) *task = t;
+    sub_seq_cst(&e->submitting, 1); /* seq_cst: stop waits for this; our push is before it */
     return AIO_OK;
 }
 
+/* Announce a submission (ended by enqueue, or here on failure) and take a record. */
 static aio_task *prepare(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx, int *rc) {
-    if (ld_relaxed(&e->stop)) { /* relaxed: stop is set by the thread that also stops submitting */
+    add_seq_cst(&e->submitting, 1); /* seq_cst: before the stop check, see the comment at the top */
+    if (ld_seq_cst(&e->stop)) {     /* seq_cst: as above */
+        sub_seq_cst(&e->submitting, 1);
         *rc = AIO_ECLOSED;
         return NULL;
     }
     aio_task *t = aio_pool_alloc(&e->pool);
     if (t == NULL) {
+        sub_seq_cst(&e->submitting, 1); /* seq_cst: as above */
         *rc = AIO_EFULL;
         return NULL;
     }
@@ -202,7 +252,7 @@ static aio_task *prepare(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel
 int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                int32_t priority, int64_t deadline_ns, uint32_t weight, int32_t node, aio_task **task) {
-    if (ch == NULL || deadline_ns < 0 || (out == NULL && out_cap > AIO_INLINE_OUT) || (in == NULL && in_len > 0))
+    if (ch == NULL || id == 0 || deadline_ns < 0 || (out == NULL && out_cap > AIO_INLINE_OUT) || (in == NULL && in_len > 0))
         return AIO_EINVAL;
     int rc;
     aio_task *t = prepare(e, ch, id, fn, ctx, &rc);
@@ -212,14 +262,14 @@ int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, vo
     t->out = out;
     t->out_cap = out_cap;
     t->weight = weight > 0 ? weight : 1;
-    t->deadline_ns = deadline_ns > 0 ? aio_now_ns() + deadline_ns : 0;
+    t->deadline_ns = deadline_ns > 0 ? aio_add_sat(aio_now_ns(), deadline_ns) : 0;
     return enqueue(e, t, node, priority, task);
 }
 
 int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                      const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
                      int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task) {
-    if (ch == NULL || fn == NULL || n == 0 || offsets == NULL || rcs == NULL || (out == NULL && stride > 0) ||
+    if (ch == NULL || id == 0 || fn == NULL || n == 0 || offsets == NULL || rcs == NULL || (out == NULL && stride > 0) ||
         deadline_ns < 0)
         return AIO_EINVAL;
     int rc;
@@ -233,7 +283,7 @@ int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn 
     t->out = out;
     t->out_cap = stride;
     t->weight = n;
-    t->deadline_ns = deadline_ns > 0 ? aio_now_ns() + deadline_ns : 0;
+    t->deadline_ns = deadline_ns > 0 ? aio_add_sat(aio_now_ns(), deadline_ns) : 0;
     return enqueue(e, t, node, priority, task);
 }
 
@@ -252,6 +302,7 @@ void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out) {
         out->cancelled += ld_relaxed(&w->cancelled);
         out->expired += ld_relaxed(&w->expired);
     }
+    out->cancelled += ld_relaxed(&e->abandoned); /* relaxed: statistics */
     out->submitted = ld_relaxed(&e->submitted); /* relaxed: statistics */
     out->in_flight = aio_pool_in_use(&e->pool);
     out->capacity = e->capacity;
@@ -274,6 +325,7 @@ int aio_worker_get_stats(aio_engine *e, int32_t index, aio_worker_stats *out) {
     out->parks = ld_relaxed(&w->parks);
     out->wakeups = ld_relaxed(&w->wakeups);
     out->tid = ld_relaxed(&w->tid);
+    out->parked = (int32_t)ld_relaxed(&w->park); /* relaxed: statistics */
     out->deque_size = ld_relaxed(&w->deque.buf) != NULL ? aio_deque_size(&w->deque) : 0;
     return AIO_OK;
 }

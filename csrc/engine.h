@@ -1,8 +1,9 @@
 /* engine.h -- the engine's internal layout, shared by engine.c and worker.c.
  *
- * Per node: an injector, a load figure and the range of its workers. Idle workers of a node
- * park on that node's futex word; a submitter wakes one parked worker of the target node only
- * when none of that node's workers is searching (Tokio's rule against thundering herds).
+ * Per node: an injector, a load figure, the range of its workers, and the counters of the
+ * park / wake / search protocol (worker.c): how many of its workers search and how many are
+ * parked. Each worker parks on its own futex word, so a submitter can choose whom to wake
+ * (the worker on its own CPU first, see aio_node_notify).
  */
 #ifndef AIOULTRA_ENGINE_H
 #define AIOULTRA_ENGINE_H
@@ -18,11 +19,13 @@ typedef struct aio_node {
     aio_injector injector;
     int32_t first_worker;
     int32_t n_workers;
+    int32_t max_searchers;                 /* cap on `searching` for workers that start searching */
     AIO_ALIGNED _Atomic int64_t load;      /* weighted tasks queued on this node, not yet started */
     _Atomic uint64_t submitted;            /* tasks placed on this node */
-    AIO_ALIGNED _Atomic uint32_t wake_seq; /* futex word parked workers wait on */
-    _Atomic int32_t sleepers;              /* workers parked or about to park */
-    _Atomic int32_t searching;             /* workers spinning for work */
+    _Atomic int32_t submit_cpu;            /* CPU of the latest submitter (-1: unknown) */
+    AIO_ALIGNED _Atomic int32_t searching; /* workers searching, including woken ones not yet searching */
+    _Atomic int32_t parked;                /* workers whose park flag is set */
+    _Atomic uint32_t wake_rr;              /* where the next any-worker wake-up starts looking */
     char pad_[AIO_CACHELINE - 3 * sizeof(int32_t)];
 } aio_node;
 
@@ -35,14 +38,18 @@ typedef struct aio_worker {
     int32_t planned_cpu;
     uint32_t high_streak;
     uint64_t rng;
+    int64_t idle_since_ns;                 /* owner only: when it last ran out of work (0: busy) */
+    int64_t idle_ewma_ns;                  /* owner only: average time from out-of-work to the next task */
     /* statistics: written by the owner (relaxed), read by anyone */
     _Atomic int32_t cpu;
     _Atomic int32_t pinned;
     _Atomic uint64_t executed, completed, failed, cancelled, expired;
-    _Atomic uint64_t steals_local, steals_remote, parks, wakeups;
+    _Atomic uint64_t steals_local, steals_remote, parks;
     _Atomic int32_t tid;
     AIO_ALIGNED _Atomic uint64_t stolen_from; /* written by thieves */
-    char pad_[AIO_CACHELINE - sizeof(uint64_t)];
+    _Atomic uint64_t wakeups;                 /* written by wakers */
+    _Atomic uint32_t park;                    /* futex word: 1 parked, 0 awake (cleared by its waker) */
+    char pad_[AIO_CACHELINE - 2 * sizeof(uint64_t) - sizeof(uint32_t)];
 } aio_worker;
 
 struct aio_engine {
@@ -53,6 +60,8 @@ struct aio_engine {
     int32_t enable_affinity;
     int64_t threshold_units;  /* balance_threshold * capacity, in load units */
     int64_t spin_ns;
+    int32_t wake_policy;
+    int32_t adaptive_spin;
     int32_t n_cpus_map;
     int32_t *cpu_node;
     aio_py_entry_fn py_entry;
@@ -63,16 +72,25 @@ struct aio_engine {
     AIO_ALIGNED _Atomic int32_t ready;   /* workers that finished their set-up */
     _Atomic int32_t start_failed;        /* workers that could not allocate their deque */
     _Atomic int32_t stop;
+    _Atomic int32_t submitting;          /* submitters between their stop check and their push */
+    _Atomic uint64_t abandoned;          /* tasks still queued at stop, completed as cancelled */
     AIO_ALIGNED _Atomic uint64_t submitted;
 };
 
 /* worker.c */
 void *aio_worker_main(void *arg);
-/* Wake one parked worker of node n if none of its workers is searching. */
-void aio_node_notify(aio_engine *e, aio_node *n);
-void aio_node_wake_all(aio_node *n);
+/* After a seq_cst publish of work on node n: if none of its workers searches, wake one parked
+ * worker (the one pinned to `cpu` first under AIO_WAKE_LOCAL; cpu -1: any). */
+void aio_node_notify(aio_engine *e, aio_node *n, int32_t cpu);
+/* Stop: wake every parked worker (they see e->stop). */
+void aio_wake_all(aio_engine *e);
 /* After a push onto node n: wake a parked worker of a node that may now steal from n. */
 void aio_notify_thieves(aio_engine *e, aio_node *n);
 int64_t aio_now_ns(void);
+
+/* a + b (b >= 0) for a deadline or a time budget, saturating instead of overflowing */
+static inline int64_t aio_add_sat(int64_t a, int64_t b) {
+    return b > INT64_MAX - a ? INT64_MAX : a + b;
+}
 
 #endif

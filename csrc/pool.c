@@ -1,6 +1,8 @@
 /* pool.c -- task-record pool; see pool.h. */
 #include "pool.h"
 
+#include "invariant.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +17,8 @@ int aio_pool_init(aio_pool *p, uint32_t capacity) {
         p->records = NULL;
         return AIO_ENOMEM;
     }
-    for (uint32_t i = 0; i < capacity; i++) aio_ring_push(&p->free, &p->records[i]);
+    for (uint32_t i = 0; i < capacity; i++)
+        AIO_INVARIANT(aio_ring_push(&p->free, &p->records[i]), "the free ring holds every record");
     return AIO_OK;
 }
 
@@ -31,7 +34,7 @@ aio_task *aio_pool_alloc(aio_pool *p) {
 }
 
 void aio_pool_free(aio_pool *p, aio_task *t) {
-    aio_ring_push(&p->free, t); /* cannot fail: the ring holds every record */
+    AIO_INVARIANT(aio_ring_push(&p->free, t), "the free ring holds every record");
 }
 
 int64_t aio_pool_in_use(aio_pool *p) {

@@ -1,20 +1,28 @@
-/* worker.c -- the worker thread: find a task, run it, complete it, park when idle.
+/* worker.c -- the worker thread: find a task, run it, complete it, search, park.
  *
  * Find-task order: own deque (LIFO) -> own node's injector (high lane first, see injector.h;
  * grabs a small batch into the deque so peers can steal) -> steal from same-node peers
  * (random start) -> take from other nodes (their injector, then their workers' deques) only
- * while that node's load exceeds ours by threshold_units -> search (spin) for spin_ns ->
- * park on the node's futex word.
+ * while that node's load exceeds ours by threshold_units.
  *
- * A parked worker also counts as "work visible" a remote node's queued tasks once that node's
- * load exceeds its own by the threshold; a submitter that pushes a node past the threshold
- * notifies a parked worker of a node that may steal (aio_notify_thieves).
- *
- * Parking protocol (store-buffering; all accesses seq_cst):
- *   worker:    seq = wake_seq; sleepers++; if work visible: sleepers--, retry; else futex_wait(seq)
- *   submitter: publish task (seq_cst ring push); if searching == 0 && sleepers > 0: wake_seq++, wake 1
- * Either the submitter sees the sleeper, or the sleeper sees the task. The futex compares
- * wake_seq, so a wake that lands between the check and the wait is not lost.
+ * Park / wake / search protocol (Tokio's searching rule; model/park_wake.pml checks it with
+ * spin). Every access below is seq_cst, so either side of each store-buffering pair sees the
+ * other. Per node: S = searching, P = parked count; per worker: its park flag (futex word).
+ *   submitter: publish task; notify(cpu)
+ *   notify:    if S != 0 or P == 0: return          (a searcher, or every awake worker, will see it)
+ *              claim: CAS S 0 -> 1, else return      (the woken worker is counted as searching)
+ *              unpark one: CAS flag 1 -> 0 (the worker on `cpu` first), P--, futex_wake
+ *              nobody parked after all: S--, and if work is visible try again
+ *   worker:    out of work: become a searcher if S < cap (CAS S s -> s+1), else park
+ *              search: spin find_task for the spin budget; none: S--, park
+ *              found as searcher: was = S--; if was == 1 and work is visible: notify (wake the next)
+ *   park:      flag = 1, P++; if work visible: CAS flag 1 -> 0 (P--, back to work) or, if a waker
+ *              cleared it first, search (it counted us); else futex_wait while flag == 1, then search
+ * Cost awareness (docs/scheduling.md): waking a parked thread on another vCPU costs 65-140 us in
+ * a VM, on the submitter's own CPU 3-15 us. So a submitter wakes the worker pinned to its own
+ * CPU first (AIO_WAKE_LOCAL); that worker never spins (it would take the CPU from the event
+ * loop): when arrivals are dense it hands the searching role to a worker on another CPU, which
+ * spins for spin_ns -- only while recent idle gaps were shorter than spin_ns (adaptive_spin).
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -26,6 +34,7 @@
 
 #include "completion.h"
 #include "engine.h"
+#include "invariant.h"
 
 #define STEAL_BATCH_MAX 16
 #define INJECT_BATCH_MAX 8
@@ -40,8 +49,8 @@ static void futex_wait(_Atomic uint32_t *word, uint32_t expected) {
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
 }
 
-static void futex_wake(_Atomic uint32_t *word, int n) {
-    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+static void futex_wake(_Atomic uint32_t *word) {
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* Owner-only counter increment: a single writer, so a relaxed load + store suffices. */
@@ -56,18 +65,56 @@ static inline uint64_t next_rand(aio_worker *w) {
     return w->rng;
 }
 
-void aio_node_notify(aio_engine *e, aio_node *n) {
-    (void)e;
-    /* seq_cst: after the caller's seq_cst publish of the task (see the protocol above) */
-    if (ld_seq_cst(&n->searching) != 0) return; /* a searcher will find it */
-    if (ld_seq_cst(&n->sleepers) == 0) return;  /* everyone is busy; they will come back */
-    add_seq_cst(&n->wake_seq, 1); /* seq_cst: a parker that read the old value fails its futex_wait */
-    futex_wake(&n->wake_seq, 1);
+/* Clear w's park flag if it is set; on success the caller owns waking it. */
+static bool unpark(aio_node *n, aio_worker *w) {
+    uint32_t one = 1;
+    /* seq_cst: exactly one of the waker and the parker's own cancel clears the flag */
+    if (!cas_seq_cst(&w->park, &one, 0)) return false;
+    sub_seq_cst(&n->parked, 1); /* seq_cst: notifiers that read P after this skip w */
+    add_relaxed(&w->wakeups, 1); /* relaxed: statistics */
+    futex_wake(&w->park);
+    return true;
 }
 
-void aio_node_wake_all(aio_node *n) {
-    add_seq_cst(&n->wake_seq, 1); /* seq_cst: every later futex_wait on the old value returns */
-    futex_wake(&n->wake_seq, INT_MAX);
+/* Unpark one parked worker of n: under AIO_WAKE_LOCAL the ones pinned to `cpu` first. */
+static bool unpark_one(aio_engine *e, aio_node *n, int32_t cpu) {
+    aio_worker *first = &e->workers[n->first_worker];
+    if (e->wake_policy == AIO_WAKE_LOCAL && cpu >= 0)
+        for (int32_t i = 0; i < n->n_workers; i++)
+            if (first[i].planned_cpu == cpu && ld_relaxed(&first[i].pinned) && unpark(n, &first[i])) return true;
+    uint32_t start = add_relaxed(&n->wake_rr, 1); /* relaxed: only spreads the wake-ups */
+    for (int32_t k = 0; k < n->n_workers; k++) {
+        aio_worker *w = &first[(start + (uint32_t)k) % (uint32_t)n->n_workers];
+        if (unpark(n, w)) return true;
+    }
+    return false;
+}
+
+static bool node_work_visible(aio_engine *e, aio_node *n);
+
+void aio_node_notify(aio_engine *e, aio_node *n, int32_t cpu) {
+    for (;;) {
+        /* seq_cst: after the caller's seq_cst publish; a searcher leaving later sees the work */
+        if (ld_seq_cst(&n->searching) != 0) return;
+        /* seq_cst: a worker that parks after this read re-checks the queues after announcing */
+        if (ld_seq_cst(&n->parked) == 0) return;
+        int32_t zero = 0;
+        /* seq_cst: claim the wake-up; the worker we wake counts as searching from here on */
+        if (!cas_seq_cst(&n->searching, &zero, 1)) return;
+        if (unpark_one(e, n, cpu)) return;
+        /* Nobody was parked after all: give the claim back. A submitter that saw our claim and
+         * skipped its wake-up published its task before that; look again. seq_cst: as above */
+        sub_seq_cst(&n->searching, 1);
+        if (!node_work_visible(e, n)) return;
+    }
+}
+
+void aio_wake_all(aio_engine *e) {
+    for (int32_t i = 0; i < e->n_workers; i++) {
+        aio_node *n = &e->nodes[e->workers[i].node];
+        add_seq_cst(&n->searching, 1); /* seq_cst: every woken worker is counted as searching */
+        if (!unpark(n, &e->workers[i])) sub_seq_cst(&n->searching, 1); /* seq_cst: it was awake */
+    }
 }
 
 static bool remote_eligible(aio_engine *e, aio_node *own, aio_node *r);
@@ -89,8 +136,8 @@ static aio_task *steal_from(aio_worker *w, aio_worker *victim, _Atomic uint64_t 
         if (aio_deque_push(&w->deque, extra) != 0) {
             /* out of memory growing our deque: back to its node's injector, and say so */
             aio_node *home = &w->engine->nodes[((aio_task *)extra)->node];
-            aio_injector_push(&home->injector, extra);
-            aio_node_notify(w->engine, home);
+            AIO_INVARIANT(aio_injector_push(&home->injector, extra), "injector lanes hold the pool's capacity");
+            aio_node_notify(w->engine, home, -1);
             break;
         }
         got++;
@@ -125,13 +172,12 @@ static aio_task *take_injected(aio_worker *w, aio_node *n) {
         aio_task *x = aio_injector_pop(&n->injector, &w->high_streak);
         if (x == NULL) break;
         if (aio_deque_push(&w->deque, x) != 0) { /* out of memory: leave it queued */
-            aio_injector_push(&n->injector, x);
+            AIO_INVARIANT(aio_injector_push(&n->injector, x), "injector lanes hold the pool's capacity");
             break;
         }
     }
-    /* peers may be parked; our deque push is release-only, so a sleeper can miss it -- then we
-     * simply run the batch ourselves (no task is lost, only parallelism) */
-    if (moved > 0) aio_node_notify(w->engine, own);
+    /* peers may be parked: our seq_cst deque publish pairs with their park re-check */
+    if (moved > 0) aio_node_notify(w->engine, own, -1);
     return t;
 }
 
@@ -166,13 +212,21 @@ static bool remote_eligible(aio_engine *e, aio_node *own, aio_node *r) {
     return ld_relaxed(&r->load) - ld_relaxed(&own->load) > e->threshold_units;
 }
 
+/* Work on node n that one of its workers could take: its injector or a deque of its workers. */
+static bool node_work_visible(aio_engine *e, aio_node *n) {
+    if (aio_injector_ready(&n->injector)) return true; /* seq_cst ring reads, see ring.h */
+    if (!e->enable_stealing) return false;
+    for (int32_t i = 0; i < n->n_workers; i++)
+        if (aio_deque_visible(&e->workers[n->first_worker + i].deque)) return true;
+    return false;
+}
+
+/* What a parking worker of w's node re-checks after announcing itself. */
 static bool work_visible(aio_worker *w) {
     aio_engine *e = w->engine;
     aio_node *own = &e->nodes[w->node];
-    if (aio_injector_ready(&own->injector)) return true;
+    if (node_work_visible(e, own)) return true;
     if (!e->enable_stealing) return false;
-    for (int32_t i = 0; i < own->n_workers; i++)
-        if (aio_deque_size(&e->workers[own->first_worker + i].deque) > 0) return true;
     for (int32_t k = 1; k < e->n_nodes; k++) {
         aio_node *r = &e->nodes[(w->node + k) % e->n_nodes];
         /* the seq_cst injector check first: it orders the (relaxed) load reads after it */
@@ -186,7 +240,7 @@ void aio_notify_thieves(aio_engine *e, aio_node *n) {
     for (int32_t i = 0; i < e->n_nodes; i++) {
         aio_node *r = &e->nodes[i];
         if (r != n && remote_eligible(e, r, n)) {
-            aio_node_notify(e, r);
+            aio_node_notify(e, r, -1);
             return;
         }
     }
@@ -210,7 +264,7 @@ static void run_task(aio_worker *w, aio_task *t) {
         } else if (t->n_items > 0) {
             for (uint32_t i = 0; i < t->n_items; i++) {
                 uint64_t a = t->offsets[i], b = t->offsets[i + 1];
-                uint8_t *o = t->out + (size_t)i * t->out_cap;
+                uint8_t *o = t->out != NULL ? t->out + (size_t)i * t->out_cap : NULL; /* no NULL + 0 */
                 int64_t rc = t->fn(t->in + a, (size_t)(b - a), o, t->out_cap, t->ctx);
                 t->rcs[i] = rc > (int64_t)t->out_cap ? -2 : rc;
             }
@@ -229,15 +283,136 @@ static void run_task(aio_worker *w, aio_task *t) {
     aio_channel_complete(t->channel, t);
 }
 
-static void park(aio_worker *w, aio_node *n) {
+/* The worker pinned to the CPU the node's submitters run on shares that CPU with their event
+ * loop: spinning there would take the CPU from the loop. */
+static bool on_submit_cpu(aio_worker *w, aio_node *n) {
+    /* relaxed: a placement hint */
+    return ld_relaxed(&w->pinned) && w->planned_cpu == ld_relaxed(&n->submit_cpu);
+}
+
+/* Out of work: the start of an idle period (for the adaptive spin's average). */
+static void idle_begin(aio_worker *w) {
+    if (w->idle_since_ns == 0) w->idle_since_ns = aio_now_ns();
+}
+
+/* Got work: the idle period ends; fold its length into the average (weight 1/4). */
+static void idle_end(aio_worker *w) {
+    if (w->idle_since_ns == 0) return;
+    int64_t gap = aio_now_ns() - w->idle_since_ns;
+    w->idle_since_ns = 0;
+    w->idle_ewma_ns += (gap - w->idle_ewma_ns) / 4;
+}
+
+/* Arrivals are dense when this worker's recent idle periods were shorter than the spin budget. */
+static bool arrivals_dense(aio_worker *w) {
+    return w->idle_ewma_ns <= w->engine->spin_ns;
+}
+
+static int64_t spin_budget(aio_worker *w, aio_node *n) {
     aio_engine *e = w->engine;
-    uint32_t seq = ld_seq_cst(&n->wake_seq); /* seq_cst: read before announcing ourselves */
-    add_seq_cst(&n->sleepers, 1);            /* seq_cst: submitters that publish later see us */
-    if (!work_visible(w) && !ld_seq_cst(&e->stop)) { /* seq_cst: see the protocol above */
-        bump(&w->parks, 1);
-        futex_wait(&n->wake_seq, seq);
+    if (e->wake_policy == AIO_WAKE_LOCAL && on_submit_cpu(w, n)) return 0;
+    if (e->adaptive_spin && !arrivals_dense(w)) return 0;
+    return e->spin_ns;
+}
+
+/* Become a searcher unless the node has max_searchers already (Tokio's cap). */
+static bool begin_search(aio_node *n) {
+    int32_t s = ld_seq_cst(&n->searching); /* seq_cst: part of the protocol's single order */
+    while (s < n->max_searchers)
+        if (cas_seq_cst(&n->searching, &s, s + 1)) return true; /* seq_cst: as above */
+    return false;
+}
+
+/* Leave the searching role having found work: the last searcher wakes the next if work remains. */
+static void end_search_found(aio_engine *e, aio_node *n) {
+    int32_t was = sub_seq_cst(&n->searching, 1); /* seq_cst: a submitter that reads 0 after this wakes */
+    AIO_INVARIANT(was >= 1, "searching count went negative");
+    if (was == 1 && node_work_visible(e, n)) aio_node_notify(e, n, -1);
+}
+
+/* Leave the searching role empty-handed (then park). */
+static void end_search_empty(aio_node *n) {
+    int32_t was = sub_seq_cst(&n->searching, 1); /* seq_cst: the park re-check comes after this */
+    AIO_INVARIANT(was >= 1, "searching count went negative");
+}
+
+/* Spin on find_task for the budget (at least one attempt). */
+static aio_task *search(aio_worker *w, aio_node *n) {
+    aio_engine *e = w->engine;
+    int64_t budget = spin_budget(w, n);
+    int64_t until = budget > 0 ? aio_add_sat(aio_now_ns(), budget) : 0;
+    for (unsigned spins = 1;; spins++) {
+        aio_task *t = find_task(w);
+        if (t != NULL) return t;
+        if (ld_relaxed(&e->stop)) return NULL; /* relaxed: rechecked before parking */
+        if (until == 0 || ((spins & 15) == 0 && aio_now_ns() >= until)) return NULL;
+        cpu_relax();
     }
-    sub_seq_cst(&n->sleepers, 1); /* seq_cst: submitters stop counting us */
+}
+
+/* The worker on the submitters' CPU, out of work while arrivals are dense: hand the searching
+ * role to a parked worker on another CPU (it will spin there), instead of spinning here. */
+static void hand_off_search(aio_worker *w, aio_node *n) {
+    aio_engine *e = w->engine;
+    if (e->n_workers < 2 || !arrivals_dense(w) || e->spin_ns == 0) return;
+    if (ld_seq_cst(&n->searching) != 0 || ld_seq_cst(&n->parked) == 0) return; /* seq_cst: protocol order */
+    int32_t zero = 0;
+    if (!cas_seq_cst(&n->searching, &zero, 1)) return; /* seq_cst: claim, as in aio_node_notify */
+    aio_worker *first = &e->workers[n->first_worker];
+    for (int32_t i = 0; i < n->n_workers; i++)
+        if (&first[i] != w && first[i].planned_cpu != w->planned_cpu && unpark(n, &first[i])) return;
+    end_search_empty(n); /* nobody to hand it to; we park right after and re-check the queues */
+}
+
+enum park_result { PARK_CANCELLED, PARK_WOKEN };
+
+/* Announce, re-check, sleep. PARK_WOKEN: a waker cleared our flag and counted us as searching. */
+static enum park_result park(aio_worker *w, aio_node *n) {
+    aio_engine *e = w->engine;
+    st_seq_cst(&w->park, 1);    /* seq_cst: a notifier that reads our flag after this can wake us */
+    add_seq_cst(&n->parked, 1); /* seq_cst: notifiers that read P after this look for us */
+    if (work_visible(w) || ld_seq_cst(&e->stop)) { /* seq_cst: after the announcement */
+        uint32_t one = 1;
+        /* seq_cst: either we take our flag back or a waker did (and counted us as searching) */
+        if (cas_seq_cst(&w->park, &one, 0)) {
+            sub_seq_cst(&n->parked, 1); /* seq_cst: as above */
+            return PARK_CANCELLED;
+        }
+        return PARK_WOKEN;
+    }
+    bump(&w->parks, 1);
+    while (ld_seq_cst(&w->park) == 1) futex_wait(&w->park, 1); /* seq_cst: the waker's clear */
+    return PARK_WOKEN;
+}
+
+/* Idle: search (if allowed), then park until woken, until a task turns up or the engine stops. */
+static aio_task *idle(aio_worker *w, aio_node *n) {
+    aio_engine *e = w->engine;
+    idle_begin(w);
+    bool searching;
+    if (e->wake_policy == AIO_WAKE_LOCAL && on_submit_cpu(w, n)) {
+        hand_off_search(w, n);
+        searching = false;
+    } else {
+        searching = begin_search(n);
+    }
+    for (;;) {
+        if (searching) {
+            aio_task *t = search(w, n);
+            if (t != NULL) {
+                end_search_found(e, n);
+                return t;
+            }
+            end_search_empty(n);
+        }
+        if (ld_relaxed(&e->stop)) return NULL; /* relaxed: the park re-checks it seq_cst */
+        if (park(w, n) == PARK_CANCELLED) return find_task(w); /* NULL: the caller loops */
+        searching = true;
+        if (ld_relaxed(&e->stop)) { /* relaxed: woken by aio_wake_all */
+            end_search_empty(n);
+            return NULL;
+        }
+    }
 }
 
 void *aio_worker_main(void *arg) {
@@ -251,37 +426,17 @@ void *aio_worker_main(void *arg) {
     st_relaxed(&w->tid, (int32_t)syscall(SYS_gettid)); /* relaxed: statistics */
     /* first touch: the deque's buffer is allocated by its own (pinned) thread, on its node */
     int ok = aio_deque_init(&w->deque, 256) == 0;
-    /* release: the starter (and thieves, via it) see the initialised deque */
     if (!ok) add_acq_rel(&e->start_failed, 1); /* acq_rel: seen by the starter with `ready` below */
     add_acq_rel(&e->ready, 1);                 /* release: the starter sees our set-up (and failure) */
     if (!ok) return NULL;
     for (;;) {
-        /* relaxed: stop is a plain flag; once set, queued tasks are abandoned (aio_engine_stop) */
+        /* relaxed: stop is a plain flag; aio_engine_stop completes what is left queued */
         if (ld_relaxed(&e->stop)) break;
         aio_task *t = find_task(w);
-        if (t != NULL) {
-            run_task(w, t);
-            continue;
-        }
-        add_seq_cst(&n->searching, 1);   /* seq_cst: submitters that see us searching skip the wake */
-        int64_t until = aio_now_ns() + e->spin_ns;
-        unsigned spins = 0;
-        while (t == NULL && !ld_relaxed(&e->stop)) { /* relaxed: rechecked after the loop */
-            t = find_task(w);
-            if (t != NULL) break;
-            if ((++spins & 63) == 0 && aio_now_ns() >= until) break;
-            cpu_relax();
-        }
-        /* seq_cst: after this a submitter may rely on waking us instead */
-        int32_t was = sub_seq_cst(&n->searching, 1);
-        if (t != NULL) {
-            /* the last searcher found work: if more is queued, get another worker searching */
-            if (was == 1 && aio_injector_ready(&n->injector)) aio_node_notify(e, n);
-            run_task(w, t);
-            continue;
-        }
-        if (ld_relaxed(&e->stop)) break; /* relaxed: as above */
-        park(w, n);
+        if (t == NULL) t = idle(w, n);
+        if (t == NULL) continue;
+        idle_end(w);
+        run_task(w, t);
     }
     return NULL;
 }

@@ -26,7 +26,8 @@ def test_defaults() -> None:
     assert c.load_balance_threshold == 0.25
     assert c.topology is None
     assert c.numa_enabled is True
-    assert c.spin_us == 50.0
+    assert c.spin_us == 200.0
+    assert c.wake_policy == "local" and c.adaptive_spin is True and c.max_searchers is None
     assert c == EngineConfig()
     assert hash(c) == hash(EngineConfig())
 
@@ -94,6 +95,13 @@ def test_valid_values(kwargs: dict[str, object]) -> None:
         ({"spin_us": float("nan")}, ValueError, "spin_us must be a number between 0 and 1e6"),
         ({"spin_us": "50"}, TypeError, "spin_us must be a number, got '50'"),
         ({"spin_us": True}, TypeError, "spin_us must be a number, got True"),
+        ({"wake_policy": "nearest"}, ValueError, "wake_policy must be one of local, any, got 'nearest'"),
+        ({"wake_policy": 0}, TypeError, "wake_policy must be a str, got 0"),
+        ({"adaptive_spin": 1}, TypeError, "adaptive_spin must be a bool, got 1"),
+        ({"max_searchers": 0}, ValueError, "max_searchers must be between 1 and 1024, got 0"),
+        ({"max_searchers": 2000}, ValueError, "max_searchers must be between 1 and 1024, got 2000"),
+        ({"max_searchers": 1.5}, TypeError, "max_searchers must be an int or None, got 1.5"),
+        ({"max_searchers": False}, TypeError, "max_searchers must be an int or None, got False"),
         ({"enable_work_stealing": 1}, TypeError, "enable_work_stealing must be a bool, got 1"),
         ({"enable_cpu_affinity": "yes"}, TypeError, "enable_cpu_affinity must be a bool"),
         ({"numa_enabled": None}, TypeError, "numa_enabled must be a bool"),
@@ -123,7 +131,7 @@ def test_replace() -> None:
     c = EngineConfig()
     d = c.replace(queue_capacity=64, spin_us=0)
     assert (d.queue_capacity, d.spin_us) == (64, 0)
-    assert c.queue_capacity == 8192 and c.spin_us == 50.0  # the original is unchanged
+    assert c.queue_capacity == 8192 and c.spin_us == 200.0  # the original is unchanged
     assert d.replace() == d
 
 
@@ -161,6 +169,9 @@ def test_from_env_reads_every_variable() -> None:
             "AIOULTRA_TOPOLOGY": "0;1",
             "AIOULTRA_LOAD_BALANCE_THRESHOLD": "0.5",
             "AIOULTRA_SPIN_US": "7.5",
+            "AIOULTRA_WAKE_POLICY": " Any ",
+            "AIOULTRA_ADAPTIVE_SPIN": "off",
+            "AIOULTRA_MAX_SEARCHERS": "2",
             "UNRELATED": "ignored",
         }
     )
@@ -173,6 +184,9 @@ def test_from_env_reads_every_variable() -> None:
         topology="0;1",
         load_balance_threshold=0.5,
         spin_us=7.5,
+        wake_policy="any",
+        adaptive_spin=False,
+        max_searchers=2,
     )
 
 
@@ -215,6 +229,9 @@ def test_from_env_ints_and_topology() -> None:
         ({"AIOULTRA_QUEUE_CAPACITY": "lots"}, "AIOULTRA_QUEUE_CAPACITY"),
         ({"AIOULTRA_LOAD_BALANCE_THRESHOLD": "half"}, "THRESHOLD='half': expected a number"),
         ({"AIOULTRA_SPIN_US": "fast"}, "AIOULTRA_SPIN_US"),
+        ({"AIOULTRA_WAKE_POLICY": "nearest"}, "AIOULTRA_WAKE_POLICY='nearest': wake_policy must be one of local, any"),
+        ({"AIOULTRA_ADAPTIVE_SPIN": "maybe"}, "AIOULTRA_ADAPTIVE_SPIN='maybe': expected one of"),
+        ({"AIOULTRA_MAX_SEARCHERS": "0"}, "AIOULTRA_MAX_SEARCHERS='0': max_searchers must be between 1 and 1024"),
         ({"AIOULTRA_TOPOLOGY": "0;;1"}, "AIOULTRA_TOPOLOGY: node 1 of topology spec '0;;1' is empty"),
         ({"AIOULTRA_TOPOLOGY": "0;x"}, "AIOULTRA_TOPOLOGY: node 1"),
         ({"AIOULTRA_TOPOLOGY": "0-1;1"}, "AIOULTRA_TOPOLOGY: CPU 1 is in both"),
@@ -313,7 +330,7 @@ async def test_config_with_override() -> None:
     assert engine.config.spin_us == 0
     assert engine.config.queue_capacity == 1024
     assert engine.config.enable_cpu_affinity is False
-    assert config.spin_us == 50.0  # the passed config is not modified
+    assert config.spin_us == 200.0  # the passed config is not modified
     async with engine:
         assert engine.running
         assert await wait_for(engine.submit(lambda: "spin 0")) == "spin 0"
