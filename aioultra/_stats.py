@@ -17,7 +17,8 @@ class WorkerStats:
     the CPU it was assigned (-1: not pinned). ``steals_local``/``steals_remote`` count tasks
     this worker took from same-node peers / other nodes; ``stolen_from`` tasks others took
     from its deque. ``parks`` counts the times it slept on its futex, ``wakeups`` the times a
-    submitter or a peer woke it; ``parked`` is True while it is parked. ``tid`` is its kernel thread id (for ``psutil`` or ``top -H``).
+    submitter or a peer woke it; ``parked`` is True while it is parked. ``tid`` is its kernel
+    thread id (for ``psutil`` or ``top -H``).
     """
 
     index: int
