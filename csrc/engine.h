@@ -72,9 +72,10 @@ struct aio_engine {
     AIO_ALIGNED _Atomic int32_t ready;   /* workers that finished their set-up */
     _Atomic int32_t start_failed;        /* workers that could not allocate their deque */
     _Atomic int32_t stop;
-    _Atomic int32_t submitting;          /* submitters between their stop check and their push */
     _Atomic uint64_t abandoned;          /* tasks still queued at stop, completed as cancelled */
+    /* written by submitters on every submission, apart from what spinning workers read */
     AIO_ALIGNED _Atomic uint64_t submitted;
+    _Atomic int32_t submitting;          /* submitters between their stop check and their push */
 };
 
 /* worker.c */
