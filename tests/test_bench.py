@@ -91,9 +91,10 @@ def check_shapes_suite(suite: dict[str, Any]) -> None:
         assert set(shape["paths"]) == set(shapes.PATHS), name
         assert shape["floor"] in suite["floors"]
         if name == "pause 0":
-            assert shape["pause_us"] is None
+            assert shape["pause_us"] is None and shape["pause_overrun_us"] is None
         else:
             _positive(shape["pause_us"])
+            assert shape["pause_overrun_us"]["p50_us"] >= 0
         for r in shape["paths"].values():
             _positive(r)
             assert r["p50_x_rie"] > 0 and r["p99_x_rie"] > 0 and r["p50_x_floor"] > 0

@@ -28,7 +28,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aioultra
 from aioultra import _ffi, kernels
@@ -132,7 +132,7 @@ def _python_fn() -> None:
 clock = time.monotonic_ns  # the timerfd's clock
 
 
-class FirstStep:
+class FirstStep(Generic[T]):
     """Awaitable around a coroutine that times its first step: ``send(None)`` up to its first
     suspension, i.e. the synchronous part the loop thread runs before it can do anything else
     (``ns``, including one read of ``timer``: wall-clock by default; ``time.thread_time_ns``
@@ -142,19 +142,19 @@ class FirstStep:
     __slots__ = ("_clock", "_coro", "ns")
 
     def __init__(self, coro: Coroutine[Any, Any, T], timer: Callable[[], int] = time.monotonic_ns) -> None:
-        self._coro = coro
+        self._coro: Coroutine[Any, Any, T] = coro
         self._clock = timer
         self.ns = 0
 
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro, clock = self._coro, self._clock
-        t0 = clock()
+    def __await__(self) -> Generator[Any, Any, T]:
+        coro, timer = self._coro, self._clock
+        t0 = timer()
         try:
             yielded = coro.send(None)
         except StopIteration as stop:
-            self.ns = clock() - t0
-            return stop.value
-        self.ns = clock() - t0
+            self.ns = timer() - t0
+            return stop.value  # type: ignore[no-any-return]
+        self.ns = timer() - t0
         while True:
             try:
                 sent = yield yielded
@@ -165,12 +165,12 @@ class FirstStep:
                 try:
                     yielded = coro.throw(exc)
                 except StopIteration as stop:
-                    return stop.value
+                    return stop.value  # type: ignore[no-any-return]
             else:
                 try:
                     yielded = coro.send(sent)
                 except StopIteration as stop:
-                    return stop.value
+                    return stop.value  # type: ignore[no-any-return]
 
 
 def _paths(
@@ -195,24 +195,28 @@ def _warmup(n: int) -> int:
 
 async def _single(
     call: Callable[[], Awaitable[Any]], pause_ns: int, n: int, pacer: Pacer
-) -> tuple[dict[str, Any], list[int]]:
-    """One await at a time: the latency of each, and the pauses achieved before them (ns)."""
+) -> tuple[dict[str, Any], list[int], list[int]]:
+    """One await at a time: the latency of each, the pauses achieved before them and by how
+    much each overran its drawn length (ns)."""
     lat: list[int] = []
     gaps: list[int] = []
+    over: list[int] = []
     warm = _warmup(n)
     for i in range(warm + n):
         if pause_ns:
+            drawn = pacer.jittered(pause_ns)
             t_end = clock()
-            await pacer.pause(pacer.jittered(pause_ns))
+            await pacer.pause(drawn)
             t0 = clock()
             if i >= warm:
                 gaps.append(t0 - t_end)
+                over.append(t0 - t_end - drawn)
         else:
             t0 = clock()
         await call()
         if i >= warm:
             lat.append(clock() - t0)
-    return {**summary(lat), "pause_us": summary(list(gaps)) if gaps else None}, gaps
+    return summary(lat), gaps, over
 
 
 async def _timed(call: Callable[[], Awaitable[Any]]) -> int:
@@ -222,24 +226,28 @@ async def _timed(call: Callable[[], Awaitable[Any]]) -> int:
 
 async def _burst(
     call: Callable[[], Awaitable[Any]], size: int, n: int, pacer: Pacer
-) -> tuple[dict[str, Any], list[int]]:
+) -> tuple[dict[str, Any], list[int], list[int]]:
     """n bursts of ``size`` concurrent awaits, each after a jittered pause: the latency of each
-    task from its burst's start, the bursts' makespans, and the pauses achieved (ns)."""
+    task from its burst's start and the bursts' makespans; the pauses achieved and their
+    overruns (ns)."""
     lat: list[int] = []
     makespan: list[int] = []
     gaps: list[int] = []
+    over: list[int] = []
     pause_ns = BURST_PAUSE_US * 1000
     warm = _warmup(n)
     for i in range(warm + n):
+        drawn = pacer.jittered(pause_ns)
         t_end = clock()
-        await pacer.pause(pacer.jittered(pause_ns))
+        await pacer.pause(drawn)
         t0 = clock()
         ends = await asyncio.gather(*(_timed(call) for _ in range(size)))
         if i >= warm:
             gaps.append(t0 - t_end)
+            over.append(t0 - t_end - drawn)
             lat.extend(e - t0 for e in ends)
             makespan.append(max(ends) - t0)
-    return {**summary(lat), "burst_us": summary(makespan), "pause_us": summary(list(gaps))}, gaps
+    return {**summary(lat), "burst_us": summary(makespan)}, gaps, over
 
 
 def _other_cpu(cpu_id: int) -> int | None:
@@ -329,12 +337,16 @@ async def run_suite(counts: Counts, progress: Progress | None = None) -> dict[st
                 out["floors"][name] = floor = measure_floor(pause_us, counts.floor[pause_us])
                 step(f"floor {name}")
                 shape: dict[str, Any] = {"kind": "pause", "nominal_pause_us": pause_us, "burst": 1, "floor": name}
-                shape["paths"], gaps = {}, []
+                shape["paths"], gaps, over = {}, [], []
                 for path, call in paths.items():
-                    shape["paths"][path], got = await _single(call, pause_us * 1000, counts.single[pause_us], pacer)
+                    shape["paths"][path], got, late = await _single(
+                        call, pause_us * 1000, counts.single[pause_us], pacer
+                    )
                     gaps += got
+                    over += late
                     step(f"{name} {path}")
                 shape["pause_us"] = summary(gaps) if gaps else None
+                shape["pause_overrun_us"] = summary(over) if over else None
                 ratios(shape, floor)
                 out["shapes"][name] = shape
                 out["loop_cost"][name] = await _loop_cost(
@@ -345,12 +357,14 @@ async def run_suite(counts: Counts, progress: Progress | None = None) -> dict[st
                 name = burst_name(size)
                 shape = {"kind": "burst", "nominal_pause_us": BURST_PAUSE_US, "burst": size}
                 shape["floor"] = pause_name(BURST_PAUSE_US)
-                shape["paths"], gaps = {}, []
+                shape["paths"], gaps, over = {}, [], []
                 for path, call in paths.items():
-                    shape["paths"][path], got = await _burst(call, size, counts.bursts[size], pacer)
+                    shape["paths"][path], got, late = await _burst(call, size, counts.bursts[size], pacer)
                     gaps += got
+                    over += late
                     step(f"{name} {path}")
                 shape["pause_us"] = summary(gaps)
+                shape["pause_overrun_us"] = summary(over)
                 ratios(shape, out["floors"][shape["floor"]])
                 out["shapes"][name] = shape
             out["cpu"] = await cpu.measure(engine, executor, pacer, counts.idle_s, counts.serve_s)
@@ -370,10 +384,17 @@ def print_suite(kind: str, suite: dict[str, Any]) -> None:
     print(f"\n== {kind}: traffic shapes (latency in us: submission to the awaiter resuming) ==")
     print(f"{'shape':12} {'path':28} {'p50':>8} {'p99':>8} {'p50 x rie':>10} {'p99 x rie':>10} {'p50 x floor':>12}")
     for name, shape in suite["shapes"].items():
-        pause = shape["pause_us"]
-        got = "" if pause is None else f"; pause achieved p50 {pause['p50_us']:.0f} us, p99 {pause['p99_us']:.0f} us"
+        pause, late = shape["pause_us"], shape["pause_overrun_us"]
+        got = (
+            ""
+            if pause is None
+            else f": achieved p50 {pause['p50_us']:.0f} / p99 {pause['p99_us']:.0f} us, "
+            f"{late['p50_us']:.0f} us p50 over the drawn pause"
+        )
         what = "one await at a time" if shape["kind"] == "pause" else "per task, from the burst's start"
-        print(f"-- {name} ({what}; nominal pause {shape['nominal_pause_us']} us +-50%{got}; floor of {shape['floor']})")
+        nominal = shape["nominal_pause_us"]
+        gap = f"pause {nominal} us +-50%{got}" if nominal else "back to back"
+        print(f"-- {name}: {what}; {gap}; floor of {shape['floor']}")
         for path, r in shape["paths"].items():
             print(
                 f"{name:12} {path:28} {r['p50_us']:8.1f} {r['p99_us']:8.1f} {r['p50_x_rie']:10.2f} "
