@@ -246,6 +246,30 @@ MICROBENCHMARKS: dict[str, Callable[[int], float]] = {
 }
 
 
+def floor_round_trip(caller_cpu: int, peer_cpu: int, gap_ns: int, jitter: bool, n: int) -> tuple[float, float]:
+    """aio_floor_round_trip: (p50, p99) in us of the eventfd round trip to a blocked peer thread
+    after a gap of ``gap_ns`` (``jitter``: uniformly within +-50%), with the caller and the peer
+    on threads of their own pinned to ``caller_cpu`` and ``peer_cpu`` (-1: unpinned). The GIL
+    is released while it runs."""
+    out = ffi.new("double[2]")
+    check(lib.aio_floor_round_trip(caller_cpu, peer_cpu, gap_ns, int(jitter), n, out, out + 1), "aio_floor_round_trip")
+    return float(out[0]), float(out[1])
+
+
+def spin_caller(ns: int) -> Callable[[], None]:
+    """A zero-argument function that runs the spin kernel for ``ns`` nanoseconds on the calling
+    thread, without the GIL: the same work as ``submit(kernels.spin, ns)``, for thread pools."""
+    if not 0 <= ns <= 60_000_000_000:
+        raise ValueError(f"spin takes 0..60e9 nanoseconds, got {ns}")
+    arg = ffi.new("uint8_t[8]", list(ns.to_bytes(8, "little")))
+    kernel = lib.aio_kernel_spin
+
+    def spin() -> None:
+        kernel(arg, 8, ffi.NULL, 0, ffi.NULL)
+
+    return spin
+
+
 # --- kernels -----------------------------------------------------------------------------
 
 KERNEL_NOOP = lib.aio_kernel_noop

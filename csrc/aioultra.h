@@ -152,6 +152,13 @@ double aio_bench_deque_steal(int64_t n);
 double aio_bench_injector_push_pop(int64_t n);
 double aio_bench_pool_alloc_free(int64_t n);
 double aio_bench_completion_push_drain(int64_t n);
+/* The physical floor (floor.c): the round trip to a peer thread blocked in epoll, through two
+ * eventfds, after the caller slept gap_ns (jitter = 1: uniformly within +-50%; relative sleep).
+ * A caller thread pinned to caller_cpu and a peer thread pinned to peer_cpu (-1: unpinned) are
+ * spawned for it; 20 warm-up round trips, then n samples, whose median and 99th percentile land
+ * in *p50_us and *p99_us. Returns 0, AIO_EINVAL, AIO_ENOMEM, or AIO_ESYS with errno set. */
+int aio_floor_round_trip(int32_t caller_cpu, int32_t peer_cpu, int64_t gap_ns, int32_t jitter, int32_t n,
+                         double *p50_us, double *p99_us);
 
 /* Built-in kernels. */
 int64_t aio_kernel_noop(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);

@@ -115,6 +115,8 @@ double aio_bench_deque_steal(int64_t n);
 double aio_bench_injector_push_pop(int64_t n);
 double aio_bench_pool_alloc_free(int64_t n);
 double aio_bench_completion_push_drain(int64_t n);
+int aio_floor_round_trip(int32_t caller_cpu, int32_t peer_cpu, int64_t gap_ns, int32_t jitter, int32_t n,
+                         double *p50_us, double *p99_us);
 
 /* The Python side of py_entry: runs job `id` on a worker thread (cffi takes the GIL). */
 extern "Python" int32_t aio_py_entry(uint64_t id);

@@ -28,6 +28,7 @@ SOURCES = [
     "worker.c",
     "engine.c",
     "bench.c",
+    "floor.c",
     "kernels/basic.c",
     "kernels/keccak256.c",
     "kernels/rlp_tx.c",

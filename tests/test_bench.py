@@ -3,22 +3,32 @@ machine is shared and noisy; targets live in docs/performance.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aioultra import _ffi
+from aioultra.bench import shapes, targets
+from aioultra.bench.pacer import Pacer
 
 
 def test_bench_quick_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "aioultra.bench", "--quick", "--json", str(out)],
+        [sys.executable, "-m", "aioultra.bench", "--quick", "--no-shapes", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
+    assert "targets" not in report
     paths = {
         "aioultra.submit(noop)",
         "aioultra.submit(python_fn)",
@@ -28,6 +38,7 @@ def test_bench_quick_json(tmp_path: Path) -> None:
     }
     assert set(report["loops"]) == {"asyncio", "uvloop"}
     for suite in report["loops"].values():
+        assert "shapes" not in suite
         assert set(suite["latency"]) == paths
         assert set(suite["throughput"]) == paths
         for r in suite["latency"].values():
@@ -65,3 +76,150 @@ def test_bench_tune_quick(tmp_path: Path) -> None:
     assert {r["spin_us"] for r in rows} == {0, 10, 50, 200}
     for r in rows:
         assert 0 < r["p50_us"] <= r["p99_us"] and r["busy_cycle_us"] > 0 and r["map_keccak"] > 0
+
+
+def _positive(r: dict[str, Any]) -> None:
+    assert r["n"] > 0
+    assert 0 < r["p50_us"] <= r["p99_us"]
+
+
+def check_shapes_suite(suite: dict[str, Any]) -> None:
+    """Structure of one loop's traffic-shape results: every shape x path, floors, loop-thread
+    cost and CPU use, with positive figures (never their size: the machine is noisy)."""
+    assert set(suite["shapes"]) == set(shapes.SHAPES)
+    for name, shape in suite["shapes"].items():
+        assert set(shape["paths"]) == set(shapes.PATHS), name
+        assert shape["floor"] in suite["floors"]
+        if name == "pause 0":
+            assert shape["pause_us"] is None and shape["pause_overrun_us"] is None
+        else:
+            _positive(shape["pause_us"])
+            assert shape["pause_overrun_us"]["p50_us"] >= 0
+        for r in shape["paths"].values():
+            _positive(r)
+            assert r["p50_x_rie"] > 0 and r["p99_x_rie"] > 0 and r["p50_x_floor"] > 0
+            if shape["kind"] == "burst":
+                _positive(r["burst_us"])
+                assert r["n"] == shape["burst"] * r["burst_us"]["n"]
+        assert shape["paths"][shapes.RIE]["p50_x_rie"] == 1.0
+    assert set(suite["floors"]) == {shapes.pause_name(p) for p in shapes.PAUSES_US}
+    for floor in suite["floors"].values():
+        assert floor["caller_cpu"] >= 0
+        _positive({**floor["same_cpu"], "n": floor["n"]})
+        assert floor["same_cpu"]["peer_cpu"] == floor["caller_cpu"]
+        if len(os.sched_getaffinity(0)) > 1:
+            _positive({**floor["other_cpu"], "n": floor["n"]})
+            assert floor["other_cpu"]["peer_cpu"] != floor["caller_cpu"]
+    assert set(suite["loop_cost"]) == set(suite["floors"])
+    for cost in suite["loop_cost"].values():
+        assert set(cost) == {shapes.NOOP, shapes.LOOP_COST_CPU, shapes.RIE_CALL}
+        for r in cost.values():
+            _positive(r)
+    cpu = suite["cpu"]
+    assert cpu["idle"]["workers_pct"] >= 0 and cpu["idle"]["seconds"] > 0
+    assert cpu["engine_1khz"]["rate_hz"] > 0 and cpu["engine_1khz"]["workers_pct"] >= 0
+    assert cpu["run_in_executor_1khz"]["rate_hz"] > 0 and cpu["run_in_executor_1khz"]["executor_pct"] >= 0
+    assert cpu["workers_by_tid"] and all(tid > 0 for tid in cpu["worker_tids"])
+
+
+def test_bench_shapes_quick_json(tmp_path: Path) -> None:
+    out = tmp_path / "shapes.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "aioultra.bench", "--quick", "--shapes-only", "--check-targets", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]  # missed targets never fail the run
+    report = json.loads(out.read_text())
+    assert set(report["loops"]) == {"asyncio", "uvloop"}
+    assert "micro" not in report and "map" not in report
+    for suite in report["loops"].values():
+        assert set(suite) == {"shapes"}
+        check_shapes_suite(suite["shapes"])
+    assert {t["loop"] for t in report["targets"]} == {"asyncio", "uvloop"}
+    assert len(report["targets"]) == 2 * len(targets.evaluate({"x": report["loops"]["uvloop"]}))
+    assert all(isinstance(t["met"], bool) and t["value"] is not None for t in report["targets"])
+    for kind in ("asyncio", "uvloop"):
+        assert f"== {kind}: traffic shapes" in proc.stdout
+        assert f"-- {kind}: physical floor" in proc.stdout
+        assert f"-- {kind}: CPU use" in proc.stdout
+    assert "targets met" in proc.stdout
+
+
+async def test_shapes_suite_tiny() -> None:
+    """The suite's internal entry point, on the test's loop (asyncio and uvloop)."""
+    suite = await shapes.run_suite(shapes.TINY)
+    check_shapes_suite(suite)
+    assert len(targets.evaluate({"loop": {"shapes": suite}})) > 0
+
+
+async def test_first_step_times_and_delegates() -> None:
+    loop = asyncio.get_running_loop()
+
+    async def two_steps(fut: asyncio.Future[int]) -> int:
+        return await fut + 1
+
+    fut: asyncio.Future[int] = loop.create_future()
+    loop.call_soon(fut.set_result, 41)
+    step = shapes.FirstStep(two_steps(fut))
+    assert await step == 42
+    assert step.ns > 0
+
+    async def fails(fut: asyncio.Future[None]) -> None:
+        await fut
+        raise KeyError("boom")
+
+    fut2: asyncio.Future[None] = loop.create_future()
+    loop.call_soon(fut2.set_result, None)
+    with pytest.raises(KeyError):
+        await shapes.FirstStep(fails(fut2))
+
+    async def no_suspension() -> str:
+        return "done"
+
+    assert await shapes.FirstStep(no_suspension()) == "done"
+
+    cancelled = asyncio.Event()
+
+    async def waits_forever() -> None:
+        try:
+            await loop.create_future()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def wrapper() -> None:
+        await shapes.FirstStep(waits_forever())
+
+    task = loop.create_task(wrapper())
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cancelled.is_set()  # the cancellation reached the wrapped coroutine
+
+
+async def test_pacer_pauses_in_the_loop() -> None:
+    with Pacer(seed=3) as pacer:
+        draws = [pacer.jittered(1000) for _ in range(200)]
+        assert all(500 <= d < 1500 for d in draws)
+        for ns in (1, 50_000, 200_000):
+            await asyncio.wait_for(pacer.pause(ns), timeout=5)
+    assert Pacer(seed=3).jittered(1000) == draws[0]
+
+
+def test_floor_round_trip() -> None:
+    p50, p99 = _ffi.floor_round_trip(-1, -1, 0, False, 50)
+    assert 0 < p50 <= p99
+    p50, p99 = _ffi.floor_round_trip(-1, -1, 20_000, True, 10)
+    assert 0 < p50 <= p99
+    for bad in ((-1, -1, 0, False, 0), (-1, -1, -5, False, 10), (-2, -1, 0, False, 10), (-1, 1 << 20, 0, False, 10)):
+        with pytest.raises(ValueError):
+            _ffi.floor_round_trip(*bad)
+    absent = max(os.sched_getaffinity(0)) + 1
+    if absent < 1024:  # a CPU this process may not run on: pinning fails with EINVAL
+        with pytest.raises(OSError):
+            _ffi.floor_round_trip(-1, absent, 0, False, 10)
+        with pytest.raises(OSError):
+            _ffi.floor_round_trip(absent, -1, 0, False, 10)

@@ -1,4 +1,4 @@
-"""``python -m aioultra.bench [--quick] [--json FILE] [--loops asyncio,uvloop]``."""
+"""``python -m aioultra.bench [--quick] [--json FILE] [--loops asyncio,uvloop] [--shapes-only] [--check-targets]``."""
 
 from __future__ import annotations
 
@@ -16,37 +16,12 @@ from typing import Any
 import aioultra
 from aioultra import kernels
 
-
-def _percentile(sorted_ns: list[int], q: float) -> float:
-    index = min(len(sorted_ns) - 1, int(q * len(sorted_ns)))
-    return sorted_ns[index] / 1000.0
+from . import shapes, targets
+from .common import Progress, percentile
 
 
 def _noop() -> None:
     return None
-
-
-class Progress:
-    """A one-line live status on stderr."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.tty = sys.stderr.isatty()
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        line = f"[{self.done}/{self.total}] {label}"
-        if self.tty:
-            sys.stderr.write("\r\033[K" + line)
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.tty:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
 
 
 async def _latency(call: Callable[[], Awaitable[Any]], n: int, warmup: int) -> dict[str, float]:
@@ -60,9 +35,9 @@ async def _latency(call: Callable[[], Awaitable[Any]], n: int, warmup: int) -> d
         samples.append(clock() - t0)
     samples.sort()
     return {
-        "p50_us": _percentile(samples, 0.50),
-        "p99_us": _percentile(samples, 0.99),
-        "p999_us": _percentile(samples, 0.999),
+        "p50_us": percentile(samples, 0.50),
+        "p99_us": percentile(samples, 0.99),
+        "p999_us": percentile(samples, 0.999),
         "n": n,
     }
 
@@ -217,6 +192,8 @@ def _run_loop(kind: str, coro_fn: Callable[[], Awaitable[Any]]) -> Any:
 def _print_report(report: dict[str, Any]) -> None:
     print(f"\naioultra {aioultra.__version__} bench on {report['machine']}")
     for loop_kind, suite in report["loops"].items():
+        if "latency" not in suite:
+            continue
         base = suite["latency"]["run_in_executor"]
         base_tp = suite["throughput"]["run_in_executor"]
         print(f"\n== {loop_kind}: await round trip (us), sequential ==")
@@ -229,23 +206,39 @@ def _print_report(report: dict[str, Any]) -> None:
         print(f"\n== {loop_kind}: concurrent awaits (tasks/s, 256 in flight) ==")
         for name, tp in suite["throughput"].items():
             print(f"{name:32} {tp:12,.0f}  {tp / base_tp:6.2f}x")
-    print("\n== C microbenchmarks (ns/op, timed inside C, best of 5) ==")
-    for name, ns in report["micro"].items():
-        print(f"{name:32} {ns:8.1f}")
+    if "micro" in report:
+        print("\n== C microbenchmarks (ns/op, timed inside C, best of 5) ==")
+        for name, ns in report["micro"].items():
+            print(f"{name:32} {ns:8.1f}")
     if "map" in report:
         print("\n== map throughput (items/s) ==")
         for name, tp in report["map"].items():
             print(f"{name:40} {tp:14,.0f}")
+    for loop_kind, suite in report["loops"].items():
+        if "shapes" in suite:
+            shapes.print_suite(loop_kind, suite["shapes"])
     print("\nratios (x) are against run_in_executor(ThreadPoolExecutor) measured in the same run")
+    if any("shapes" in suite for suite in report["loops"].values()):
+        print(
+            "shapes: 'x rie' is against run_in_executor with the same work (noop or the same C spin); 'x floor' "
+            "against the same-CPU floor of the shape's pause"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m aioultra.bench``."""
     parser = argparse.ArgumentParser(prog="python -m aioultra.bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a short run (under 30 s)")
+    parser.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--loops", default="asyncio,uvloop", help="comma-separated: asyncio, uvloop")
     parser.add_argument("--no-map", action="store_true", help="skip the map throughput suite")
+    parser.add_argument("--no-shapes", action="store_true", help="skip the traffic-shape suite")
+    parser.add_argument(
+        "--shapes-only", action="store_true", help="only the traffic-shape suite (pauses, bursts, floors, CPU use)"
+    )
+    parser.add_argument(
+        "--check-targets", action="store_true", help="print each target of the shapes suite as met / not met"
+    )
     parser.add_argument(
         "--tune",
         action="store_true",
@@ -268,22 +261,39 @@ def main(argv: list[str] | None = None) -> int:
             with open(args.json, "w") as fh:
                 json.dump({"tune": tune}, fh, indent=2)
         return 0
-    progress = Progress(len(loops) * 10 + 1 + (0 if args.no_map else 4))
+    if args.shapes_only and args.no_shapes:
+        parser.error("--shapes-only and --no-shapes exclude each other")
+    counts = shapes.QUICK if args.quick else shapes.FULL
+    classic = not args.shapes_only
+    with_map = classic and not args.no_map
+    with_shapes = not args.no_shapes
+    total = (len(loops) * 10 + 1 if classic else 0) + (4 if with_map else 0)
+    progress = Progress(total + (len(loops) * shapes.STEPS if with_shapes else 0))
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.platform()}, "
         f"Python {platform.python_version()}",
         "quick": args.quick,
-        "loops": {},
+        "loops": {kind: {} for kind in loops},
     }
-    report["micro"] = _micro_suite(args.quick, progress)
-    for kind in loops:
-        report["loops"][kind] = _run_loop(kind, lambda: _loop_suite(args.quick, progress))
-    if not args.no_map:
+    if classic:
+        report["micro"] = _micro_suite(args.quick, progress)
+        for kind in loops:
+            report["loops"][kind] = _run_loop(kind, lambda: _loop_suite(args.quick, progress))
+    if with_map:
         report["map"] = _run_loop(
             "uvloop" if "uvloop" in loops else "asyncio", lambda: _map_suite(args.quick, progress)
         )
+    if with_shapes:
+        for kind in loops:
+            report["loops"][kind]["shapes"] = _run_loop(kind, lambda: shapes.run_suite(counts, progress))
+        report["targets"] = targets.evaluate(report["loops"])
     progress.finish()
     _print_report(report)
+    if args.check_targets:
+        if with_shapes:
+            targets.print_targets(report["targets"])
+        else:
+            print("\n--check-targets: the targets need the shapes suite (drop --no-shapes)")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)

@@ -1,0 +1,42 @@
+"""Helpers shared by the bench suites: percentiles and the live progress line."""
+
+from __future__ import annotations
+
+import sys
+
+
+def percentile(sorted_ns: list[int], q: float) -> float:
+    """The ``q`` quantile (0..1) of ascending nanosecond samples, in microseconds."""
+    index = min(len(sorted_ns) - 1, int(q * len(sorted_ns)))
+    return sorted_ns[index] / 1000.0
+
+
+def summary(samples_ns: list[int]) -> dict[str, float]:
+    """p50 and p99 (microseconds) and the count of nanosecond samples (sorted in place)."""
+    samples_ns.sort()
+    return {"p50_us": percentile(samples_ns, 0.50), "p99_us": percentile(samples_ns, 0.99), "n": len(samples_ns)}
+
+
+class Progress:
+    """A one-line live status on stderr."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+
+    def step(self, label: str) -> None:
+        """Count one step done and show its label."""
+        self.done += 1
+        line = f"[{self.done}/{self.total}] {label}"
+        if self.tty:
+            sys.stderr.write("\r\033[K" + line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        """Clear the status line."""
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

@@ -1,0 +1,58 @@
+"""The issue's targets for the traffic shapes, checked against one run (``--check-targets``).
+
+Printed only: a missed target never makes the bench exit non-zero (the machine is shared and
+noisy; the figures are for reading).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .shapes import NOOP, PAUSES_US, PYTHON_FN, pause_name
+
+
+def _target(loop: str, what: str, value: float | None, limit: float, unit: str, strict: bool = False) -> dict[str, Any]:
+    met = value is not None and (value < limit if strict else value <= limit)
+    return {"loop": loop, "target": what, "value": value, "limit": limit, "unit": unit, "met": met}
+
+
+def evaluate(loops: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every target of every loop that ran the shapes suite, with its figure and met / not met."""
+    out: list[dict[str, Any]] = []
+    for loop, suite in loops.items():
+        s = suite.get("shapes")
+        if s is None:
+            continue
+        for name, shape in s["shapes"].items():
+            noop = shape["paths"][NOOP]
+            out.append(_target(loop, f"{name}: submit(noop) p50 <= 0.5x run_in_executor", noop["p50_x_rie"], 0.5, "x"))
+            out.append(_target(loop, f"{name}: submit(noop) p99 <= 0.7x run_in_executor", noop["p99_x_rie"], 0.7, "x"))
+            out.append(
+                _target(loop, f"{name}: submit(noop) p50 <= 2x the same-CPU floor", noop["p50_x_floor"], 2.0, "x")
+            )
+        for pause_us in PAUSES_US:
+            name = pause_name(pause_us)
+            fn = s["shapes"][name]["paths"][PYTHON_FN]
+            out.append(
+                _target(loop, f"{name}: submit(python_fn) p50 <= 0.5x run_in_executor", fn["p50_x_rie"], 0.5, "x")
+            )
+        b2b = s["shapes"][pause_name(0)]["paths"][NOOP]
+        out.append(_target(loop, "back to back: submit(noop) p50 <= 0.1x run_in_executor", b2b["p50_x_rie"], 0.1, "x"))
+        for name, cost in s["loop_cost"].items():
+            out.append(
+                _target(loop, f"{name}: loop thread's own cost per submit p50 <= 3 us", cost[NOOP]["p50_us"], 3.0, "us")
+            )
+        idle = s["cpu"]["idle"]["workers_pct"]
+        out.append(_target(loop, "idle engine from 100 ms after its last task < 1% of one core", idle, 1.0, "%", True))
+    return out
+
+
+def print_targets(targets: list[dict[str, Any]]) -> None:
+    """One line per target: met / NOT met, the figure and the limit."""
+    print("\n== targets (issue 9) ==")
+    for t in targets:
+        value = "-" if t["value"] is None else f"{t['value']:.2f}{t['unit']}"
+        mark = "met    " if t["met"] else "NOT met"
+        print(f"[{mark}] {t['loop']:8} {t['target']:66} {value:>9}  (limit {t['limit']:g}{t['unit']})")
+    met = sum(t["met"] for t in targets)
+    print(f"{met} of {len(targets)} targets met")
