@@ -574,6 +574,23 @@ static void burst_config(int fixed3, int pin, int64_t spin, int wake, int adapti
         }
         int64_t m1 = run_delay(mfd);
         tasks += (uint64_t)n;
+        /* not started 100 ms after the submits: note where the engine holds it (public stats) */
+        char where[256] = "";
+        while (ld_acquire(&b->last_started) == 0 && mono_ns() - b->submit_ns[n - 1] < 100 * MS) /* acquire: a signal */
+            sleep_ns(100 * US);
+        if (ld_acquire(&b->last_started) == 0) { /* acquire: a signal */
+            aio_node_stats ns;
+            int len = 0;
+            if (aio_node_get_stats(e, 0, &ns) == AIO_OK)
+                len = snprintf(where, sizeof where, "at 100 ms: node queue %" PRId64 ", workers (executed/parks/deque):",
+                               ns.queued);
+            for (int i = 0; i < workers && len > 0 && len < (int)sizeof where; i++) {
+                aio_worker_stats ws;
+                if (aio_worker_get_stats(e, i, &ws) == AIO_OK)
+                    len += snprintf(where + len, sizeof where - (size_t)len, " %" PRIu64 "/%" PRIu64 "/%" PRId64,
+                                    ws.executed, ws.parks, ws.deque_size);
+            }
+        }
         if (pump_until(&lp, want, 3000) != 0) {
             lost++;
             failf("%s pin=%s spin=%" PRId64 "us round %d: only %" PRIu64 " of %d completions after 3 s"
@@ -603,9 +620,9 @@ static void burst_config(int fixed3, int pin, int64_t spin, int wake, int adapti
                 if (gave > 0) stuck++;
                 failf("%s pin=%s spin=%" PRId64 "us wake=%s round %d: burst of %d, the last task started %.3f ms after"
                       " its submission (limit %" PRId64 " ms; worker %d, run-queue waits: worker %.3f ms, submitter"
-                      " %.3f ms)%s", what, pin_name(pin), spin / US, wake == AIO_WAKE_LOCAL ? "local" : "any", r, n,
+                      " %.3f ms)%s%s%s", what, pin_name(pin), spin / US, wake == AIO_WAKE_LOCAL ? "local" : "any", r, n,
                       (double)delay / MS, LATE_NS / MS, w, (double)wq / MS, (double)mq / MS,
-                      gave > 0 ? "; the blocked tasks gave up after 1 s" : "");
+                      gave > 0 ? "; the blocked tasks gave up after 1 s" : "", where[0] ? "; " : "", where);
             }
         }
         if (stuck > 0) { /* each stuck burst costs 1 s: one is enough */
@@ -1352,8 +1369,8 @@ drain:
             failf("no batch completion for 2 s with %" PRIu64 " outstanding at the end", b.outstanding);
             break;
         }
-    teardown(e, &lp, 1);
 out:
+    if (e != NULL) teardown(e, &lp, 1);
     printf("stress_engine: batch batches=%" PRIu64 " (out=NULL stride=0: %" PRIu64 ", with output: %" PRIu64 ") items=%" PRIu64
            " bad=%" PRIu64 " efull=%" PRIu64 " elapsed=%.2fs %s\n",
            b.done, nulls, outs, b.items, b.bad, efull, now_s() - t0, verdict(f0));
@@ -1494,8 +1511,8 @@ static void scenario_validate(long scale, uint64_t seed) {
         accepted_total += (uint64_t)accepted + 8;
         served++;
     }
-    teardown(e, &lp, 1);
 out:
+    if (e != NULL) teardown(e, &lp, 1);
     printf("stress_engine: validate bad_configs=%d exhaustion_rounds=%d/%d accepted=%" PRIu64 " elapsed=%.2fs %s\n",
            bad_configs, served, rounds, accepted_total, now_s() - t0, verdict(f0));
     track_free(tr);
@@ -1613,8 +1630,8 @@ static void deadline_phase(const char *phase, const dcase *cases, int ncases, in
         }
         done++;
     }
-    teardown(e, &lp, 1);
 out:
+    if (e != NULL) teardown(e, &lp, 1);
     printf("  deadline %s: rounds=%d/%d cases/round=%d expired=%" PRIu64 " ok=%" PRIu64 " bad=%" PRIu64
            " elapsed=%.2fs\n", phase, done, rounds, ncases, expired, ok, bad, now_s() - t0);
     track_free(tr);
