@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# ctest.sh -- build and run the standalone C tests of the core (csrc/tests/) in three variants:
-#   plain  -O2
-#   tsan   -O1 -g -fsanitize=thread                     (a TSan report exits 66)
-#   asan   -O1 -g -fsanitize=address,undefined ...      (ASan + UBSan, halt on first error)
+# ctest.sh -- build and run the standalone C tests of the core (csrc/tests/) in four variants:
+#   plain        -O2
+#   tsan         -O1 -g -fsanitize=thread                (a TSan report exits 66)
+#   asan         -O1 -g -fsanitize=address,undefined ... (ASan + gcc's UBSan, halt on first error)
+#   ubsan-clang  clang -O1 -g -fsanitize=undefined ...   (clang's UBSan: also misaligned member
+#                accesses and arithmetic on NULL, which gcc's does not report); needs clang:
+#                installed (Debian) when missing and root, else skipped -- fails under CI=true
 #
-# Usage: scripts/ctest.sh [quick|full|soak] [plain|tsan|asan ...]
+# Usage: scripts/ctest.sh [quick|full|soak] [plain|tsan|asan|ubsan-clang ...]
 #        scripts/ctest.sh seeded
 #   mode      quick (default): CI-sized, < 3 min on a 2-core machine
 #             full:  1M items everywhere under the sanitizers, 10M plain
@@ -13,8 +16,9 @@
 #                    csrc/deque.c must FAIL (AIO_SEED_BUG_NO_LAST_CAS plain: lost/duplicated
 #                    items; AIO_SEED_BUG_PUSH_RELAXED under TSan: exit 66) within
 #                    CTEST_SEEDED_ATTEMPTS runs (default 10); passes when both are caught
-#   variants  default: plain tsan asan
-# Environment: CC (default gcc), CTEST_TIMEOUT (seconds per program; default by mode),
+#   variants  default: plain tsan asan ubsan-clang
+# Environment: CC (default gcc; ubsan-clang always uses clang), CTEST_TIMEOUT (seconds per
+#   program; default by mode), CTEST_ENGINE_SEED (seed of stress_engine, default 1),
 #   CTEST_KEEP_GOING=1 (run every step and fail at the end instead of failing fast).
 # Binaries go to build/ctest/<variant>/. Fails fast, with the failing step named.
 set -euo pipefail
@@ -25,14 +29,14 @@ CC=${CC:-gcc}
 MODE=quick
 case "${1:-}" in
     quick | full | soak | seeded) MODE=$1; shift ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
 esac
 VARIANTS=("$@")
-if [ ${#VARIANTS[@]} -eq 0 ]; then VARIANTS=(plain tsan asan); fi
+if [ ${#VARIANTS[@]} -eq 0 ]; then VARIANTS=(plain tsan asan ubsan-clang); fi
 for v in "${VARIANTS[@]}"; do
     case "$v" in
-        plain | tsan | asan) ;;
-        *) echo "ctest.sh: unknown variant or mode '$v' (modes: quick full soak seeded; variants: plain tsan asan)" >&2; exit 2 ;;
+        plain | tsan | asan | ubsan-clang) ;;
+        *) echo "ctest.sh: unknown variant or mode '$v' (modes: quick full soak seeded; variants: plain tsan asan ubsan-clang)" >&2; exit 2 ;;
     esac
 done
 
@@ -42,13 +46,43 @@ flags_for() {
         plain) echo "-O2" ;;
         tsan) echo "-O1 -g -fsanitize=thread" ;;
         asan) echo "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" ;;
+        ubsan-clang) echo "-O1 -g -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" ;;
     esac
+}
+cc_for() { # variant
+    case "$1" in
+        ubsan-clang) echo clang ;;
+        *) echo "$CC" ;;
+    esac
+}
+# clang for the ubsan-clang variant: install Debian's when missing and root (as scripts/fuzz.sh
+# does); without it the variant fails under CI=true and is skipped (saying so) elsewhere.
+have_clang() {
+    if ! command -v clang >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== installing clang (Debian) for the ubsan-clang variant"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang >/dev/null 2>&1 ||
+            { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang >/dev/null 2>&1; } || true
+    fi
+    command -v clang >/dev/null 2>&1
 }
 
 # Arguments per mode and variant:
 #   deque: N THIEVES   ring: N PRODUCERS CONSUMERS   completion: N PRODUCERS
+#   engine: SCALE SEED (SCALE 1000 ~ a few seconds plain when it passes; TSan ~5-10x slower)
 args_for() { # mode variant program
     local mode=$1 variant=$2 prog=$3 n
+    if [ "$prog" = stress_engine ]; then
+        case "$mode/$variant" in
+            quick/plain | quick/ubsan-clang) n=1000 ;;
+            quick/tsan) n=300 ;;
+            quick/asan) n=500 ;;
+            full/plain) n=10000 ;;
+            full/*) n=3000 ;;
+            soak/*) n=30000 ;;
+        esac
+        echo "$n ${CTEST_ENGINE_SEED:-1}"
+        return
+    fi
     case "$mode/$variant/$prog" in
         quick/plain/*) n=1000000 ;;
         quick/*/stress_deque) n=1000000 ;;
@@ -106,13 +140,14 @@ case "$MODE" in
     soak) LIMIT=${CTEST_TIMEOUT:-7200} ;;
 esac
 
-PROGRAMS=(test_keccak stress_deque stress_ring stress_completion)
+PROGRAMS=(test_keccak stress_deque stress_ring stress_completion stress_engine)
 sources_for() {
     case "$1" in
         test_keccak) echo "csrc/tests/test_keccak.c csrc/kernels/keccak256.c csrc/kernels/basic.c" ;;
         stress_deque) echo "csrc/tests/stress_deque.c csrc/deque.c" ;;
         stress_ring) echo "csrc/tests/stress_ring.c csrc/ring.c" ;;
         stress_completion) echo "csrc/tests/stress_completion.c csrc/ring.c csrc/pool.c csrc/completion.c" ;;
+        stress_engine) echo "csrc/tests/stress_engine.c csrc/engine.c csrc/worker.c csrc/injector.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/deque.c csrc/topology.c csrc/kernels/basic.c" ;;
     esac
 }
 
@@ -129,27 +164,40 @@ fail() {
 }
 
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
-export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:exitcode=68${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=67${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
 T_ALL=$(now)
 SUMMARY=()
 echo "ctest.sh: mode=$MODE variants=${VARIANTS[*]} cc=$($CC --version | head -n1) cpus=$(nproc)"
 for variant in "${VARIANTS[@]}"; do
+    if [ "$variant" = ubsan-clang ] && ! have_clang; then
+        if [ "${CI:-}" = true ]; then
+            fail "[$variant] clang is not available (install Debian's clang)"
+        else
+            echo "ctest.sh: SKIPPED variant $variant: clang is not available (install Debian's clang to run it)"
+            SUMMARY+=("$(printf '%-11s %-18s SKIPPED (no clang)' "$variant" "*")")
+        fi
+        continue
+    fi
     out=build/ctest/$variant
     mkdir -p "$out"
     read -r -a vflags <<<"$(flags_for "$variant")"
+    vcc=$(cc_for "$variant")
+    if [ "$vcc" != "$CC" ]; then echo "== [$variant] cc=$($vcc --version | head -n1)"; fi
+    built=()
     for prog in "${PROGRAMS[@]}"; do
         read -r -a srcs <<<"$(sources_for "$prog")"
         echo "== [$variant] build $prog"
         t0=$(now)
-        if ! "$CC" "${vflags[@]}" "${COMMON[@]}" "${srcs[@]}" -o "$out/$prog"; then
-            fail "[$variant] build of $prog: $CC ${vflags[*]} ${COMMON[*]} ${srcs[*]} -o $out/$prog"
+        if ! "$vcc" "${vflags[@]}" "${COMMON[@]}" "${srcs[@]}" -o "$out/$prog"; then
+            fail "[$variant] build of $prog: $vcc ${vflags[*]} ${COMMON[*]} ${srcs[*]} -o $out/$prog"
             continue
         fi
-        SUMMARY+=("$(printf '%-6s %-18s build %6ss' "$variant" "$prog" "$(elapsed "$t0")")")
+        built+=("$prog")
+        SUMMARY+=("$(printf '%-11s %-18s build %6ss' "$variant" "$prog" "$(elapsed "$t0")")")
     done
-    for prog in "${PROGRAMS[@]}"; do
+    for prog in ${built[@]+"${built[@]}"}; do
         read -r -a pargs <<<"$(args_for "$MODE" "$variant" "$prog")"
         echo "== [$variant] run $out/$prog ${pargs[*]:-}"
         t0=$(now)
@@ -159,16 +207,18 @@ for variant in "${VARIANTS[@]}"; do
         if [ "$rc" -ne 0 ]; then
             case "$rc" in
                 66) why="ThreadSanitizer reported a race or misuse (exit 66)" ;;
+                67) why="UndefinedBehaviorSanitizer reported undefined behaviour (exit 67; see 'runtime error' above)" ;;
+                68) why="AddressSanitizer reported a memory error or leak (exit 68)" ;;
                 124 | 137) why="timed out after ${LIMIT}s (hang? raise CTEST_TIMEOUT for slow machines)" ;;
                 1) why="the test reported failures (exit 1; see FAIL lines above)" ;;
                 *) why="exit status $rc (sanitizer report or crash; see above)" ;;
             esac
             fail "[$variant] $prog ${pargs[*]:-} after ${t}s: $why"
-            SUMMARY+=("$(printf '%-6s %-18s run   %6ss  args: %-12s FAILED (exit %s)' "$variant" "$prog" "$t" "${pargs[*]:-}" "$rc")")
+            SUMMARY+=("$(printf '%-11s %-18s run   %6ss  args: %-12s FAILED (exit %s)' "$variant" "$prog" "$t" "${pargs[*]:-}" "$rc")")
             continue
         fi
         echo "== [$variant] $prog ok (${t}s)"
-        SUMMARY+=("$(printf '%-6s %-18s run   %6ss  args: %-12s ok' "$variant" "$prog" "$t" "${pargs[*]:-}")")
+        SUMMARY+=("$(printf '%-11s %-18s run   %6ss  args: %-12s ok' "$variant" "$prog" "$t" "${pargs[*]:-}")")
     done
 done
 echo "ctest.sh: timings"

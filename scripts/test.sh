@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: sets up its own virtualenv, then lint, types, the C tests (plain, TSan,
-# ASan+UBSan) and the Python suite (which includes the engine stress under both sanitizers).
+# ASan+UBSan, clang UBSan) and the Python suite (which includes the engine stress under both sanitizers).
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ start=$SECONDS
 echo "== ruff"; "$bin/ruff" check aioultra tests examples csrc/ffi_build.py setup.py
 "$bin/ruff" format --check aioultra tests examples csrc/ffi_build.py setup.py
 echo "== mypy"; "$bin/mypy"
-echo "== C tests (plain, tsan, asan+ubsan)"; scripts/ctest.sh quick
+echo "== C tests (plain, tsan, asan+ubsan, ubsan-clang)"; scripts/ctest.sh quick
 echo "== fuzz the parsing kernels"; scripts/fuzz.sh "${AIOULTRA_FUZZ_SECONDS:-20}"
 echo "== pytest"; "$python" -m pytest -q "$@"
 echo "== all tests passed in $((SECONDS - start)) s"

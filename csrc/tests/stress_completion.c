@@ -101,7 +101,7 @@ out:
 }
 
 static uint64_t run_phase(uint64_t n_total, int producers, uint32_t pool_cap, int pauses, int timeout_ms) {
-    shared *sh = calloc(1, sizeof *sh);
+    shared *sh = zalloc_aligned(sizeof *sh);
     if (sh == NULL) exit(1);
     sh->producers = producers;
     sh->pauses = pauses;

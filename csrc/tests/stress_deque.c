@@ -296,7 +296,7 @@ static void owner_lastitem(shared *sh) {
 static void owner_growth(shared *sh) {
     uint64_t rng = sh->seed | 1, i = 0;
     for (uint64_t r = 0; r < sh->rounds; r++) {
-        aio_deque *d = malloc(sizeof *d);
+        aio_deque *d = zalloc_aligned(sizeof *d);
         if (d == NULL || aio_deque_init(d, 2) != 0) {
             fprintf(stderr, "FAIL: out of memory\n");
             exit(1);
@@ -341,7 +341,7 @@ static const char *mode_name(int mode) {
 }
 
 static int run_section(int mode, uint64_t n, int thieves, uint64_t seed) {
-    shared *sh = calloc(1, sizeof *sh);
+    shared *sh = zalloc_aligned(sizeof *sh);
     if (sh == NULL) exit(1);
     sh->mode = mode;
     sh->n = n;

@@ -186,7 +186,7 @@ static void *consumer_main(void *arg) {
 }
 
 static uint64_t run_phase(uint64_t n_total, int producers, int consumers, size_t cap) {
-    shared *sh = calloc(1, sizeof *sh);
+    shared *sh = zalloc_aligned(sizeof *sh);
     if (sh == NULL) exit(1);
     sh->producers = producers;
     sh->consumers = consumers;
@@ -286,7 +286,7 @@ static void *population_main(void *arg) {
 }
 
 static void run_population(uint64_t n_total, int threads, size_t cap) {
-    pop_shared *ps = calloc(1, sizeof *ps);
+    pop_shared *ps = zalloc_aligned(sizeof *ps);
     if (ps == NULL || aio_ring_init(&ps->ring, cap) != 0) exit(1);
     ps->cap = cap;
     ps->cycles = n_total / (uint64_t)threads;
