@@ -16,7 +16,7 @@
  *   worker:    out of work: become a searcher if S < cap (CAS S s -> s+1), else park
  *              search: spin find_task for the spin budget; none: S--, park
  *              found as searcher: was = S--; if was == 1 and work is visible: notify (wake the next)
- *   park:      flag = 1, P++; if work visible: CAS flag 1 -> 0 (P--, back to work) or, if a waker
+ *   park:      flag = 1, P++; if work visible: CAS flag 1 -> 0 (P--, S++, search) or, if a waker
  *              cleared it first, search (it counted us); else futex_wait while flag == 1, then search
  * Cost awareness (docs/scheduling.md): waking a parked thread on another vCPU costs 65-140 us in
  * a VM, on the submitter's own CPU 3-15 us. So a submitter wakes the worker pinned to its own
@@ -366,7 +366,8 @@ static void hand_off_search(aio_worker *w, aio_node *n) {
 
 enum park_result { PARK_CANCELLED, PARK_WOKEN };
 
-/* Announce, re-check, sleep. PARK_WOKEN: a waker cleared our flag and counted us as searching. */
+/* Announce, re-check, sleep. PARK_WOKEN: a waker cleared our flag and counted us as searching.
+ * PARK_CANCELLED: work is visible and we took our flag back (not counted as searching). */
 static enum park_result park(aio_worker *w, aio_node *n) {
     aio_engine *e = w->engine;
     st_seq_cst(&w->park, 1);    /* seq_cst: a notifier that reads our flag after this can wake us */
@@ -406,7 +407,11 @@ static aio_task *idle(aio_worker *w, aio_node *n) {
             end_search_empty(n);
         }
         if (ld_relaxed(&e->stop)) return NULL; /* relaxed: the park re-checks it seq_cst */
-        if (park(w, n) == PARK_CANCELLED) return find_task(w); /* NULL: the caller loops */
+        /* Cancelled: work turned up that a submitter may have left to a searcher (it saw S > 0
+         * and skipped its wake-up): search for it as a searcher, so that on finding it we wake
+         * the next if more is queued. Taking one task without that stranded the rest of a
+         * burst (stress_engine, burst with 8 workers). seq_cst: protocol order */
+        if (park(w, n) == PARK_CANCELLED) add_seq_cst(&n->searching, 1);
         searching = true;
         if (ld_relaxed(&e->stop)) { /* relaxed: woken by aio_wake_all */
             end_search_empty(n);

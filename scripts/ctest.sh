@@ -67,7 +67,7 @@ have_clang() {
 }
 
 # Arguments per mode and variant:
-#   deque: N THIEVES   ring: N PRODUCERS CONSUMERS   completion: N PRODUCERS
+#   deque: N THIEVES   ring: N PRODUCERS CONSUMERS   completion: N PRODUCERS   litmus_park: ROUNDS
 #   engine: SCALE SEED (SCALE 1000 ~ a few seconds plain when it passes; TSan ~5-10x slower)
 args_for() { # mode variant program
     local mode=$1 variant=$2 prog=$3 n
@@ -96,6 +96,7 @@ args_for() { # mode variant program
         stress_ring) echo "$n 4 4" ;;
         stress_completion) echo "$n 4" ;;
         test_keccak) echo "" ;;
+        litmus_park) if [ "$variant" = plain ]; then echo 200000; else echo 20000; fi ;;
     esac
 }
 
@@ -140,13 +141,14 @@ case "$MODE" in
     soak) LIMIT=${CTEST_TIMEOUT:-7200} ;;
 esac
 
-PROGRAMS=(test_keccak stress_deque stress_ring stress_completion stress_engine)
+PROGRAMS=(test_keccak stress_deque stress_ring stress_completion stress_engine litmus_park)
 sources_for() {
     case "$1" in
         test_keccak) echo "csrc/tests/test_keccak.c csrc/kernels/keccak256.c csrc/kernels/basic.c" ;;
         stress_deque) echo "csrc/tests/stress_deque.c csrc/deque.c" ;;
         stress_ring) echo "csrc/tests/stress_ring.c csrc/ring.c" ;;
         stress_completion) echo "csrc/tests/stress_completion.c csrc/ring.c csrc/pool.c csrc/completion.c" ;;
+        litmus_park) echo "csrc/tests/litmus_park.c csrc/deque.c" ;;
         stress_engine) echo "csrc/tests/stress_engine.c csrc/engine.c csrc/worker.c csrc/injector.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/deque.c csrc/topology.c csrc/kernels/basic.c" ;;
     esac
 }

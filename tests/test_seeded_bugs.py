@@ -121,3 +121,26 @@ def test_push_relaxed_is_a_tsan_race() -> None:
     # the race is on the item's payload word: the owner's plain write before the push and a
     # taker's plain read after the steal
     assert "push_or_die" in proc.stderr and "take" in proc.stderr, proc.stderr[-3000:]
+
+
+def _litmus(bug: str | None) -> subprocess.CompletedProcess[str]:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    OUT.mkdir(parents=True, exist_ok=True)
+    exe = OUT / f"litmus_park-{(bug or 'unseeded').lower()}"
+    defines = [f"-D{bug}"] if bug else []
+    cmd = ["gcc", "-O2", *COMMON, *defines, "csrc/tests/litmus_park.c", "csrc/deque.c", "-o", str(exe)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, f"build failed: {' '.join(cmd)}\n{proc.stderr}"
+    return subprocess.run([str(exe), "200000"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="store buffering needs two CPUs")
+def test_park_litmus_catches_a_relaxed_deque_publication() -> None:
+    """Review finding 2: the deque publication and a parking peer's re-check must not both miss
+    each other. The litmus test passes on the real code and sees the forbidden outcome when
+    push publishes `bottom` relaxed (a plain store on x86, as the release store was)."""
+    ok = _litmus(None)
+    assert ok.returncode == 0 and "litmus_park: ok" in ok.stdout, ok.stdout + ok.stderr
+    bad = _litmus("AIO_SEED_BUG_PUSH_RELAXED")
+    assert bad.returncode == 1 and "litmus_park: FAIL" in bad.stdout, bad.stdout + bad.stderr
