@@ -21,8 +21,9 @@
  * Cost awareness (docs/scheduling.md): waking a parked thread on another vCPU costs 65-140 us in
  * a VM, on the submitter's own CPU 3-15 us. So a submitter wakes the worker pinned to its own
  * CPU first (AIO_WAKE_LOCAL); that worker never spins (it would take the CPU from the event
- * loop): when arrivals are dense it hands the searching role to a worker on another CPU, which
- * spins for spin_ns -- only while recent idle gaps were shorter than spin_ns (adaptive_spin).
+ * loop): when arrivals of native tasks are dense it hands the searching role to a worker on
+ * another CPU, which spins for spin_ns -- only while recent idle gaps were shorter than spin_ns
+ * (adaptive_spin). A worker whose last task was a Python job does not spin (see spin_budget).
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -259,6 +260,7 @@ static void run_task(aio_worker *w, aio_task *t) {
         t->status = AIO_STATUS_EXPIRED;
         bump(&w->expired, 1);
     } else {
+        w->ran_python = t->fn == NULL;
         if (t->fn == NULL) {
             t->status = e->py_entry(t->id);
         } else if (t->n_items > 0) {
@@ -308,9 +310,12 @@ static bool arrivals_dense(aio_worker *w) {
     return w->idle_ewma_ns <= w->engine->spin_ns;
 }
 
+/* Python jobs need the GIL, which the event loop holds until it blocks: one run by a worker on
+ * another CPU costs a cross-CPU GIL hand-off on top of the wake-ups, so Python-job traffic is
+ * left to the worker on the loop's CPU (woken there) rather than to spinning peers. */
 static int64_t spin_budget(aio_worker *w, aio_node *n) {
     aio_engine *e = w->engine;
-    if (e->wake_policy == AIO_WAKE_LOCAL && on_submit_cpu(w, n)) return 0;
+    if (e->wake_policy == AIO_WAKE_LOCAL && (on_submit_cpu(w, n) || w->ran_python)) return 0;
     if (e->adaptive_spin && !arrivals_dense(w)) return 0;
     return e->spin_ns;
 }
@@ -354,7 +359,7 @@ static aio_task *search(aio_worker *w, aio_node *n) {
  * role to a parked worker on another CPU (it will spin there), instead of spinning here. */
 static void hand_off_search(aio_worker *w, aio_node *n) {
     aio_engine *e = w->engine;
-    if (e->n_workers < 2 || !arrivals_dense(w) || e->spin_ns == 0) return;
+    if (e->n_workers < 2 || !arrivals_dense(w) || e->spin_ns == 0 || w->ran_python) return;
     if (ld_seq_cst(&n->searching) != 0 || ld_seq_cst(&n->parked) == 0) return; /* seq_cst: protocol order */
     int32_t zero = 0;
     if (!cas_seq_cst(&n->searching, &zero, 1)) return; /* seq_cst: claim, as in aio_node_notify */
