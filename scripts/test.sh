@@ -11,6 +11,7 @@ echo "== ruff"; "$bin/ruff" check aioultra tests examples csrc/ffi_build.py setu
 "$bin/ruff" format --check aioultra tests examples csrc/ffi_build.py setup.py
 echo "== mypy"; "$bin/mypy"
 echo "== C tests (plain, tsan, asan+ubsan, ubsan-clang)"; scripts/ctest.sh quick
+echo "== model check (spin)"; scripts/model.sh
 echo "== fuzz the parsing kernels"; scripts/fuzz.sh "${AIOULTRA_FUZZ_SECONDS:-20}"
 echo "== pytest"; "$python" -m pytest -q "$@"
 echo "== all tests passed in $((SECONDS - start)) s"
