@@ -89,7 +89,7 @@ class EngineConfig:
     load_balance_threshold: float = 0.25
     topology: Topology | str | None = None
     numa_enabled: bool = True
-    spin_us: float = 200.0
+    spin_us: float = 500.0
     wake_policy: str = "local"
     adaptive_spin: bool = True
     max_searchers: int | None = None

@@ -49,8 +49,9 @@ typedef struct aio_worker {
     _Atomic int32_t tid;
     AIO_ALIGNED _Atomic uint64_t stolen_from; /* written by thieves */
     _Atomic uint64_t wakeups;                 /* written by wakers */
+    _Atomic int64_t handoff_ewma_ns;          /* a hand-off's idle average for it to adopt (0: none) */
     _Atomic uint32_t park;                    /* futex word: 1 parked, 0 awake (cleared by its waker) */
-    char pad_[AIO_CACHELINE - 2 * sizeof(uint64_t) - sizeof(uint32_t)];
+    char pad_[AIO_CACHELINE - 3 * sizeof(uint64_t) - sizeof(uint32_t)];
 } aio_worker;
 
 struct aio_engine {

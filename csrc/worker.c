@@ -364,9 +364,25 @@ static void hand_off_search(aio_worker *w, aio_node *n) {
     int32_t zero = 0;
     if (!cas_seq_cst(&n->searching, &zero, 1)) return; /* seq_cst: claim, as in aio_node_notify */
     aio_worker *first = &e->workers[n->first_worker];
-    for (int32_t i = 0; i < n->n_workers; i++)
-        if (&first[i] != w && first[i].planned_cpu != w->planned_cpu && unpark(n, &first[i])) return;
+    for (int32_t i = 0; i < n->n_workers; i++) {
+        aio_worker *peer = &first[i];
+        if (peer == w || peer->planned_cpu == w->planned_cpu) continue;
+        /* relaxed: a hint, published to the peer by unpark's seq_cst CAS; our average of idle
+         * gaps is what says arrivals are dense (the peer's own, from long asleep, would not) */
+        st_relaxed(&peer->handoff_ewma_ns, w->idle_ewma_ns > 0 ? w->idle_ewma_ns : 1);
+        if (unpark(n, peer)) return;
+        st_relaxed(&peer->handoff_ewma_ns, 0); /* relaxed: not woken by us after all */
+    }
     end_search_empty(n); /* nobody to hand it to; we park right after and re-check the queues */
+}
+
+/* Woken by a hand-off: adopt the hander's idle average and start a fresh idle period, so it
+ * spins for the dense arrivals it was woken for. */
+static void adopt_handoff(aio_worker *w) {
+    int64_t h = xchg_acq_rel(&w->handoff_ewma_ns, 0); /* acq_rel: a hint; unpark ordered it */
+    if (h <= 0) return;
+    w->idle_ewma_ns = h;
+    w->idle_since_ns = aio_now_ns();
 }
 
 enum park_result { PARK_CANCELLED, PARK_WOKEN };
@@ -417,6 +433,7 @@ static aio_task *idle(aio_worker *w, aio_node *n) {
          * the next if more is queued. Taking one task without that stranded the rest of a
          * burst (stress_engine, burst with 8 workers). seq_cst: protocol order */
         if (park(w, n) == PARK_CANCELLED) add_seq_cst(&n->searching, 1);
+        else adopt_handoff(w);
         searching = true;
         if (ld_relaxed(&e->stop)) { /* relaxed: woken by aio_wake_all */
             end_search_empty(n);

@@ -26,7 +26,7 @@ def test_defaults() -> None:
     assert c.load_balance_threshold == 0.25
     assert c.topology is None
     assert c.numa_enabled is True
-    assert c.spin_us == 200.0
+    assert c.spin_us == 500.0
     assert c.wake_policy == "local" and c.adaptive_spin is True and c.max_searchers is None
     assert c == EngineConfig()
     assert hash(c) == hash(EngineConfig())
@@ -131,7 +131,7 @@ def test_replace() -> None:
     c = EngineConfig()
     d = c.replace(queue_capacity=64, spin_us=0)
     assert (d.queue_capacity, d.spin_us) == (64, 0)
-    assert c.queue_capacity == 8192 and c.spin_us == 200.0  # the original is unchanged
+    assert c.queue_capacity == 8192 and c.spin_us == 500.0  # the original is unchanged
     assert d.replace() == d
 
 
@@ -330,7 +330,7 @@ async def test_config_with_override() -> None:
     assert engine.config.spin_us == 0
     assert engine.config.queue_capacity == 1024
     assert engine.config.enable_cpu_affinity is False
-    assert config.spin_us == 200.0  # the passed config is not modified
+    assert config.spin_us == 500.0  # the passed config is not modified
     async with engine:
         assert engine.running
         assert await wait_for(engine.submit(lambda: "spin 0")) == "spin 0"

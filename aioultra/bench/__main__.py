@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     _print_report(report)
     if args.check_targets:
         if with_shapes:
-            targets.print_targets(report["targets"])
+            targets.print_targets(report["targets"], targets.python_floor(report["loops"]))
         else:
             print("\n--check-targets: the targets need the shapes suite (drop --no-shapes)")
     if args.json:

@@ -54,7 +54,10 @@ TO_THREAD = "to_thread(noop)"
 SPIN = "submit(spin 20us)"
 RIE_SPIN = "run_in_executor(spin 20us)"
 TO_THREAD_SPIN = "to_thread(spin 20us)"
-PATHS = (NOOP, PYTHON_FN, RIE, TO_THREAD, SPIN, RIE_SPIN, TO_THREAD_SPIN)
+LOOP_ALONE = "loop alone (eventfd to itself)"
+"""The Python floor: the loop thread writes an eventfd it watches itself and awaits a future the
+reader callback resolves -- the engine's completion path with no other thread and no wake-up."""
+PATHS = (NOOP, PYTHON_FN, RIE, TO_THREAD, SPIN, RIE_SPIN, TO_THREAD_SPIN, LOOP_ALONE)
 BASELINE = {
     NOOP: RIE,
     PYTHON_FN: RIE,
@@ -63,6 +66,7 @@ BASELINE = {
     SPIN: RIE_SPIN,
     RIE_SPIN: RIE_SPIN,
     TO_THREAD_SPIN: RIE_SPIN,
+    LOOP_ALONE: RIE,
 }
 """The run_in_executor path each path's ratio is taken against (same work)."""
 
@@ -121,7 +125,7 @@ TINY = Counts(  # for the tests: structure, not figures
 )
 
 
-STEPS = len(PAUSES_US) * (len(PATHS) + 2) + len(BURSTS) * len(PATHS) + 1
+STEPS = len(PAUSES_US) * 3 + len(BURSTS) + 1
 """Progress steps of one loop's run of :func:`run_suite`."""
 
 
@@ -173,8 +177,41 @@ class FirstStep(Generic[T]):
                     return stop.value  # type: ignore[no-any-return]
 
 
+class LoopAlone:
+    """An eventfd the loop writes and watches itself: ``call()`` returns a future its reader
+    callback resolves (see LOOP_ALONE). Use as a context manager on the running loop."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self.waiting: asyncio.Future[None] | None = None
+        self.loop.add_reader(self.fd, self._ready)
+
+    def _ready(self) -> None:
+        try:
+            os.eventfd_read(self.fd)
+        except BlockingIOError:
+            return
+        fut, self.waiting = self.waiting, None
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def call(self) -> asyncio.Future[None]:
+        """Write the eventfd and return the future its reader resolves."""
+        fut = self.waiting = self.loop.create_future()
+        os.eventfd_write(self.fd, 1)
+        return fut
+
+    def __enter__(self) -> LoopAlone:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.remove_reader(self.fd)
+        os.close(self.fd)
+
+
 def _paths(
-    engine: aioultra.Engine, executor: concurrent.futures.ThreadPoolExecutor
+    engine: aioultra.Engine, executor: concurrent.futures.ThreadPoolExecutor, alone: LoopAlone
 ) -> dict[str, Callable[[], Awaitable[Any]]]:
     loop = asyncio.get_running_loop()
     spin = _ffi.spin_caller(SPIN_NS)
@@ -186,6 +223,7 @@ def _paths(
         SPIN: lambda: engine.submit(kernels.spin, SPIN_NS),
         RIE_SPIN: lambda: loop.run_in_executor(executor, spin),
         TO_THREAD_SPIN: lambda: asyncio.to_thread(spin),
+        LOOP_ALONE: alone.call,
     }
 
 
@@ -194,29 +232,31 @@ def _warmup(n: int) -> int:
 
 
 async def _single(
-    call: Callable[[], Awaitable[Any]], pause_ns: int, n: int, pacer: Pacer
+    paths: dict[str, Callable[[], Awaitable[Any]]], pause_ns: int, n: int, pacer: Pacer
 ) -> tuple[dict[str, Any], list[int], list[int]]:
-    """One await at a time: the latency of each, the pauses achieved before them and by how
-    much each overran its drawn length (ns)."""
-    lat: list[int] = []
+    """One await at a time, the paths taking turns sample by sample (so a drift of the shared
+    machine hits every path alike): each path's latencies, the pauses achieved before them and
+    by how much each overran its drawn length (ns)."""
+    lat: dict[str, list[int]] = {name: [] for name in paths}
     gaps: list[int] = []
     over: list[int] = []
     warm = _warmup(n)
     for i in range(warm + n):
-        if pause_ns:
-            drawn = pacer.jittered(pause_ns)
-            t_end = clock()
-            await pacer.pause(drawn)
-            t0 = clock()
+        for name, call in paths.items():
+            if pause_ns:
+                drawn = pacer.jittered(pause_ns)
+                t_end = clock()
+                await pacer.pause(drawn)
+                t0 = clock()
+                if i >= warm:
+                    gaps.append(t0 - t_end)
+                    over.append(t0 - t_end - drawn)
+            else:
+                t0 = clock()
+            await call()
             if i >= warm:
-                gaps.append(t0 - t_end)
-                over.append(t0 - t_end - drawn)
-        else:
-            t0 = clock()
-        await call()
-        if i >= warm:
-            lat.append(clock() - t0)
-    return summary(lat), gaps, over
+                lat[name].append(clock() - t0)
+    return {name: summary(x) for name, x in lat.items()}, gaps, over
 
 
 async def _timed(call: Callable[[], Awaitable[Any]]) -> int:
@@ -225,29 +265,30 @@ async def _timed(call: Callable[[], Awaitable[Any]]) -> int:
 
 
 async def _burst(
-    call: Callable[[], Awaitable[Any]], size: int, n: int, pacer: Pacer
+    paths: dict[str, Callable[[], Awaitable[Any]]], size: int, n: int, pacer: Pacer
 ) -> tuple[dict[str, Any], list[int], list[int]]:
-    """n bursts of ``size`` concurrent awaits, each after a jittered pause: the latency of each
-    task from its burst's start and the bursts' makespans; the pauses achieved and their
-    overruns (ns)."""
-    lat: list[int] = []
-    makespan: list[int] = []
+    """n bursts of ``size`` concurrent awaits per path (the paths taking turns), each after a
+    jittered pause: per path the latency of each task from its burst's start and the bursts'
+    makespans; the pauses achieved and their overruns (ns)."""
+    lat: dict[str, list[int]] = {name: [] for name in paths}
+    makespan: dict[str, list[int]] = {name: [] for name in paths}
     gaps: list[int] = []
     over: list[int] = []
     pause_ns = BURST_PAUSE_US * 1000
     warm = _warmup(n)
     for i in range(warm + n):
-        drawn = pacer.jittered(pause_ns)
-        t_end = clock()
-        await pacer.pause(drawn)
-        t0 = clock()
-        ends = await asyncio.gather(*(_timed(call) for _ in range(size)))
-        if i >= warm:
-            gaps.append(t0 - t_end)
-            over.append(t0 - t_end - drawn)
-            lat.extend(e - t0 for e in ends)
-            makespan.append(max(ends) - t0)
-    return {**summary(lat), "burst_us": summary(makespan)}, gaps, over
+        for name, call in paths.items():
+            drawn = pacer.jittered(pause_ns)
+            t_end = clock()
+            await pacer.pause(drawn)
+            t0 = clock()
+            ends = await asyncio.gather(*(_timed(call) for _ in range(size)))
+            if i >= warm:
+                gaps.append(t0 - t_end)
+                over.append(t0 - t_end - drawn)
+                lat[name].extend(e - t0 for e in ends)
+                makespan[name].append(max(ends) - t0)
+    return {name: {**summary(lat[name]), "burst_us": summary(makespan[name])} for name in paths}, gaps, over
 
 
 def _other_cpu(cpu_id: int) -> int | None:
@@ -329,22 +370,17 @@ async def run_suite(counts: Counts, progress: Progress | None = None) -> dict[st
 
     n_cpus = len(os.sched_getaffinity(0))
     out: dict[str, Any] = {"shapes": {}, "floors": {}, "loop_cost": {}}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=n_cpus) as executor, Pacer() as pacer:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n_cpus) as executor, Pacer() as pacer, LoopAlone() as alone:
         async with aioultra.Engine() as engine:
-            paths = _paths(engine, executor)
+            paths = _paths(engine, executor, alone)
+            bursty = {k: v for k, v in paths.items() if k != LOOP_ALONE}  # one eventfd: one await at a time
             for pause_us in PAUSES_US:
                 name = pause_name(pause_us)
                 out["floors"][name] = floor = measure_floor(pause_us, counts.floor[pause_us])
                 step(f"floor {name}")
                 shape: dict[str, Any] = {"kind": "pause", "nominal_pause_us": pause_us, "burst": 1, "floor": name}
-                shape["paths"], gaps, over = {}, [], []
-                for path, call in paths.items():
-                    shape["paths"][path], got, late = await _single(
-                        call, pause_us * 1000, counts.single[pause_us], pacer
-                    )
-                    gaps += got
-                    over += late
-                    step(f"{name} {path}")
+                shape["paths"], gaps, over = await _single(paths, pause_us * 1000, counts.single[pause_us], pacer)
+                step(f"{name} paths")
                 shape["pause_us"] = summary(gaps) if gaps else None
                 shape["pause_overrun_us"] = summary(over) if over else None
                 ratios(shape, floor)
@@ -357,12 +393,8 @@ async def run_suite(counts: Counts, progress: Progress | None = None) -> dict[st
                 name = burst_name(size)
                 shape = {"kind": "burst", "nominal_pause_us": BURST_PAUSE_US, "burst": size}
                 shape["floor"] = pause_name(BURST_PAUSE_US)
-                shape["paths"], gaps, over = {}, [], []
-                for path, call in paths.items():
-                    shape["paths"][path], got, late = await _burst(call, size, counts.bursts[size], pacer)
-                    gaps += got
-                    over += late
-                    step(f"{name} {path}")
+                shape["paths"], gaps, over = await _burst(bursty, size, counts.bursts[size], pacer)
+                step(f"{name} paths")
                 shape["pause_us"] = summary(gaps)
                 shape["pause_overrun_us"] = summary(over)
                 ratios(shape, out["floors"][shape["floor"]])

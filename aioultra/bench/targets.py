@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .shapes import NOOP, PAUSES_US, PYTHON_FN, pause_name
+from .shapes import LOOP_ALONE, NOOP, PAUSES_US, PYTHON_FN, pause_name
 
 
 def _target(loop: str, what: str, value: float | None, limit: float, unit: str, strict: bool = False) -> dict[str, Any]:
@@ -47,7 +47,25 @@ def evaluate(loops: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def print_targets(targets: list[dict[str, Any]]) -> None:
+def python_floor(loops: dict[str, Any]) -> list[str]:
+    """Context for the floor targets: per pause, submit(noop) p50 next to the loop alone (the
+    loop's own eventfd round trip, no other thread): what Python itself costs at that pause."""
+    lines: list[str] = []
+    for loop, suite in loops.items():
+        s = suite.get("shapes")
+        if s is None:
+            continue
+        for pause_us in PAUSES_US:
+            paths = s["shapes"][pause_name(pause_us)]["paths"]
+            noop, alone = paths[NOOP]["p50_us"], paths[LOOP_ALONE]["p50_us"]
+            lines.append(
+                f"{loop:8} {pause_name(pause_us):12} submit(noop) p50 {noop:7.1f} us = {noop / alone:5.2f}x "
+                f"the loop alone ({alone:.1f} us)"
+            )
+    return lines
+
+
+def print_targets(targets: list[dict[str, Any]], context: list[str] | None = None) -> None:
     """One line per target: met / NOT met, the figure and the limit."""
     print("\n== targets (issue 9) ==")
     for t in targets:
@@ -56,3 +74,7 @@ def print_targets(targets: list[dict[str, Any]]) -> None:
         print(f"[{mark}] {t['loop']:8} {t['target']:66} {value:>9}  (limit {t['limit']:g}{t['unit']})")
     met = sum(t["met"] for t in targets)
     print(f"{met} of {len(targets)} targets met")
+    if context:
+        print("\n-- the Python floor: the loop's own eventfd round trip, no other thread --")
+        for line in context:
+            print(line)
