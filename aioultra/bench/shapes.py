@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator
@@ -231,18 +232,30 @@ def _warmup(n: int) -> int:
     return max(3, n // 10)
 
 
+ROUNDS = 5
+"""Blocks per path in the shape measurements (the paths take turns block by block)."""
+
+
+def _blocks(n: int) -> tuple[int, int]:
+    """Samples per block and warm-up samples per block for n samples per path in all."""
+    block = max(1, n // ROUNDS)
+    return block, max(2, block // 10)
+
+
 async def _single(
     paths: dict[str, Callable[[], Awaitable[Any]]], pause_ns: int, n: int, pacer: Pacer
 ) -> tuple[dict[str, Any], list[int], list[int]]:
-    """One await at a time, the paths taking turns sample by sample (so a drift of the shared
-    machine hits every path alike): each path's latencies, the pauses achieved before them and
-    by how much each overran its drawn length (ns)."""
+    """One await at a time, the paths taking turns in ROUNDS blocks each (so a drift of the
+    shared machine hits every path alike, while each block keeps its path's own rhythm, e.g.
+    back to back; the first samples of a block warm it up and are dropped): each path's
+    latencies, the pauses achieved before them and by how much each overran its drawn length
+    (ns)."""
     lat: dict[str, list[int]] = {name: [] for name in paths}
     gaps: list[int] = []
     over: list[int] = []
-    warm = _warmup(n)
-    for i in range(warm + n):
-        for name, call in paths.items():
+    block, warm = _blocks(n)
+    for _round, (name, call) in itertools.product(range(ROUNDS), paths.items()):
+        for i in range(warm + block):
             if pause_ns:
                 drawn = pacer.jittered(pause_ns)
                 t_end = clock()
@@ -267,17 +280,17 @@ async def _timed(call: Callable[[], Awaitable[Any]]) -> int:
 async def _burst(
     paths: dict[str, Callable[[], Awaitable[Any]]], size: int, n: int, pacer: Pacer
 ) -> tuple[dict[str, Any], list[int], list[int]]:
-    """n bursts of ``size`` concurrent awaits per path (the paths taking turns), each after a
-    jittered pause: per path the latency of each task from its burst's start and the bursts'
-    makespans; the pauses achieved and their overruns (ns)."""
+    """n bursts of ``size`` concurrent awaits per path (the paths taking turns in blocks, as in
+    :func:`_single`), each after a jittered pause: per path the latency of each task from its
+    burst's start and the bursts' makespans; the pauses achieved and their overruns (ns)."""
     lat: dict[str, list[int]] = {name: [] for name in paths}
     makespan: dict[str, list[int]] = {name: [] for name in paths}
     gaps: list[int] = []
     over: list[int] = []
     pause_ns = BURST_PAUSE_US * 1000
-    warm = _warmup(n)
-    for i in range(warm + n):
-        for name, call in paths.items():
+    block, warm = _blocks(n)
+    for _round, (name, call) in itertools.product(range(ROUNDS), paths.items()):
+        for i in range(warm + block):
             drawn = pacer.jittered(pause_ns)
             t_end = clock()
             await pacer.pause(drawn)
