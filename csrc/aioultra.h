@@ -27,6 +27,7 @@
 #define AIO_STATUS_EXPIRED 3   /* deadline passed before it started; never ran */
 
 #define AIO_INLINE_OUT 64 /* outputs up to this many bytes live inside the task record */
+#define AIO_MAX_TASK_ID ((uint64_t)1 << 62) /* task ids are 1 .. this */
 #define AIO_PRIORITY_HIGH 8 /* priority >= this goes to the high lane */
 
 /* Wake policy (aio_engine_config.wake_policy); see docs/scheduling.md. */
@@ -119,7 +120,7 @@ int aio_channel_ack(aio_channel *ch);
 /* Tasks of this channel a worker has not finished completing; free the channel only at 0. */
 int64_t aio_channel_inflight(aio_channel *ch);
 
-/* Submission. `id` (> 0, never reused) names the task in its completion and in aio_task_cancel.
+/* Submission. `id` (1 .. AIO_MAX_TASK_ID, never reused) names the task in its completion and in aio_task_cancel.
  * fn == NULL submits the Python job `id` (runs py_entry(id)). out/out_cap: when
  * out_cap <= AIO_INLINE_OUT and out == NULL the output lands in the completion's inline buffer.
  * deadline_ns: relative, 0 for none. weight >= 1 (estimated duration in us). node: -1 = choose. */
@@ -134,7 +135,8 @@ int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn 
                      int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task);
 /* Marks task `id` cancelled: a worker that has not started it skips it. Safe from any thread while
  * the engine exists, even after the task completed and its record was reused for another task:
- * the record remembers the id to skip, and ids are never reused, so a late cancel does nothing. */
+ * the mark is set only while the record still holds task `id` (ids are never reused), so a late
+ * cancel does nothing, and a stale one never undoes a real one. */
 void aio_task_cancel(aio_task *t, uint64_t id);
 
 /* Statistics (relaxed reads, momentarily inconsistent across counters). */

@@ -25,6 +25,9 @@
 /* Strong CAS; on failure *expected receives the current value (read relaxed). */
 #define cas_seq_cst(p, e, v) \
     atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_seq_cst, memory_order_relaxed)
+/* Strong CAS, seq_cst also on failure: where the failed read is one side of a store-buffering pair. */
+#define cas_seq_cst_both(p, e, v) \
+    atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_seq_cst, memory_order_seq_cst)
 #define cas_acq_rel(p, e, v) \
     atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_acq_rel, memory_order_relaxed)
 #define cas_relaxed(p, e, v) \

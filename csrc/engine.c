@@ -236,6 +236,9 @@ static aio_task *prepare(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel
         return NULL;
     }
     t->id = id;
+    /* relaxed: published to the worker by the injector push; a canceller holding an older id
+     * fails its CAS against this value */
+    st_relaxed(&t->cancel_word, id << 1);
     t->fn = fn;
     t->ctx = ctx;
     t->channel = ch;
@@ -252,7 +255,7 @@ static aio_task *prepare(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel
 int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                int32_t priority, int64_t deadline_ns, uint32_t weight, int32_t node, aio_task **task) {
-    if (ch == NULL || id == 0 || deadline_ns < 0 || (out == NULL && out_cap > AIO_INLINE_OUT) || (in == NULL && in_len > 0))
+    if (ch == NULL || id == 0 || id > AIO_MAX_TASK_ID || deadline_ns < 0 || (out == NULL && out_cap > AIO_INLINE_OUT) || (in == NULL && in_len > 0))
         return AIO_EINVAL;
     int rc;
     aio_task *t = prepare(e, ch, id, fn, ctx, &rc);
@@ -269,8 +272,8 @@ int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, vo
 int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                      const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
                      int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task) {
-    if (ch == NULL || id == 0 || fn == NULL || n == 0 || offsets == NULL || rcs == NULL || (out == NULL && stride > 0) ||
-        deadline_ns < 0)
+    if (ch == NULL || id == 0 || id > AIO_MAX_TASK_ID || fn == NULL || n == 0 || offsets == NULL || rcs == NULL ||
+        (out == NULL && stride > 0) || deadline_ns < 0 || (in == NULL && offsets[n] > 0))
         return AIO_EINVAL;
     int rc;
     aio_task *t = prepare(e, ch, id, fn, ctx, &rc);
@@ -288,8 +291,11 @@ int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn 
 }
 
 void aio_task_cancel(aio_task *t, uint64_t id) {
-    if (t == NULL || id == 0) return; /* ids start at 1: 0 would match a fresh record */
-    st_relaxed(&t->cancel_id, id); /* relaxed: a hint read by the worker before it starts t */
+    if (t == NULL || id == 0 || id > AIO_MAX_TASK_ID) return;
+    uint64_t occupant = id << 1;
+    /* relaxed: a hint read by the worker before it starts t; the CAS only makes sure it is t's
+     * current task that gets the mark, not a later occupant of the record */
+    cas_relaxed(&t->cancel_word, &occupant, occupant | 1);
 }
 
 void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out) {

@@ -6,7 +6,7 @@
  * the pool being empty *is* the QueueFull condition.
  *
  * A record's plain fields are handed between threads only through release/acquire edges
- * (injector ring, deque bottom/top, completion ring, free ring); only `cancelled` is read
+ * (injector ring, deque bottom/top, completion ring, free ring); only `cancel_word` is read
  * and written concurrently, as a relaxed atomic.
  */
 #ifndef AIOULTRA_POOL_H
@@ -37,9 +37,10 @@ struct aio_task {
     int64_t rc;
     int32_t status;
     int32_t worker;
-    /* id of a task to skip, set by aio_task_cancel from any thread at any time (even after the
-     * record was reused: the id then no longer matches); read by the worker before it starts */
-    _Atomic uint64_t cancel_id;
+    /* id << 1 of the record's current task, written at submit; aio_task_cancel(t, id) sets bit 0
+     * with a CAS from exactly id << 1, so a late cancel of an earlier occupant fails (ids are
+     * never reused); read by the worker before it starts the task */
+    _Atomic uint64_t cancel_word;
     uint8_t inline_out[AIO_INLINE_OUT];
 };
 

@@ -23,7 +23,8 @@
  * CPU first (AIO_WAKE_LOCAL); that worker never spins (it would take the CPU from the event
  * loop): when arrivals of native tasks are dense it hands the searching role to a worker on
  * another CPU, which spins for spin_ns -- only while recent idle gaps were shorter than spin_ns
- * (adaptive_spin). A worker whose last task was a Python job does not spin (see spin_budget).
+ * (adaptive_spin). Under AIO_WAKE_LOCAL a worker whose last task was a Python job does not spin
+ * (see spin_budget).
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -36,6 +37,11 @@
 #include "completion.h"
 #include "engine.h"
 #include "invariant.h"
+
+/* A test seam (csrc/tests/replay_steal.c): called while a stolen extra task is in our hands. */
+#ifndef AIO_TEST_STEAL_HOOK
+#define AIO_TEST_STEAL_HOOK(w, victim, item) ((void)0)
+#endif
 
 #define STEAL_BATCH_MAX 16
 #define INJECT_BATCH_MAX 8
@@ -69,8 +75,9 @@ static inline uint64_t next_rand(aio_worker *w) {
 /* Clear w's park flag if it is set; on success the caller owns waking it. */
 static bool unpark(aio_node *n, aio_worker *w) {
     uint32_t one = 1;
-    /* seq_cst: exactly one of the waker and the parker's own cancel clears the flag */
-    if (!cas_seq_cst(&w->park, &one, 0)) return false;
+    /* seq_cst (also on failure): exactly one of the waker and the parker's own cancel clears the
+     * flag; a failed read is one side of the pair with park()'s flag store / stop re-check */
+    if (!cas_seq_cst_both(&w->park, &one, 0)) return false;
     sub_seq_cst(&n->parked, 1); /* seq_cst: notifiers that read P after this skip w */
     add_relaxed(&w->wakeups, 1); /* relaxed: statistics */
     futex_wake(&w->park);
@@ -134,6 +141,7 @@ static aio_task *steal_from(aio_worker *w, aio_worker *victim, _Atomic uint64_t 
     for (int64_t i = 0; i < more; i++) {
         void *extra = NULL;
         if (aio_deque_steal(&victim->deque, &extra) != AIO_STEAL_SUCCESS) break;
+        AIO_TEST_STEAL_HOOK(w, victim, extra);
         if (aio_deque_push(&w->deque, extra) != 0) {
             /* out of memory growing our deque: back to its node's injector, and say so */
             aio_node *home = &w->engine->nodes[((aio_task *)extra)->node];
@@ -145,6 +153,9 @@ static aio_task *steal_from(aio_worker *w, aio_worker *victim, _Atomic uint64_t 
     }
     add_relaxed(&victim->stolen_from, got); /* relaxed: statistics */
     bump(counter, got);
+    /* the extra tasks were invisible to everyone between their steal and our seq_cst push: a
+     * searcher that looked then may have left; if none searches now, wake one for them */
+    if (got > 1) aio_node_notify(w->engine, &w->engine->nodes[w->node], -1);
     return item;
 }
 
@@ -169,16 +180,19 @@ static aio_task *take_injected(aio_worker *w, aio_node *n) {
     size_t share = aio_injector_size(&n->injector) / (size_t)own->n_workers;
     if (share > INJECT_BATCH_MAX) share = INJECT_BATCH_MAX;
     size_t moved = 0;
+    bool pushed_back = false;
     for (; moved < share; moved++) {
         aio_task *x = aio_injector_pop(&n->injector, &w->high_streak);
         if (x == NULL) break;
         if (aio_deque_push(&w->deque, x) != 0) { /* out of memory: leave it queued */
             AIO_INVARIANT(aio_injector_push(&n->injector, x), "injector lanes hold the pool's capacity");
+            pushed_back = true;
             break;
         }
     }
-    /* peers may be parked: our seq_cst deque publish pairs with their park re-check */
-    if (moved > 0) aio_node_notify(w->engine, own, -1);
+    /* peers may be parked, and the moved tasks were invisible while in our hands: our seq_cst
+     * publish (deque or injector) pairs with their park re-check; wake one if none searches */
+    if (moved > 0 || pushed_back) aio_node_notify(w->engine, own, -1);
     return t;
 }
 
@@ -253,7 +267,7 @@ static void run_task(aio_worker *w, aio_task *t) {
     sub_relaxed(&e->nodes[t->node].load, (int64_t)t->weight);
     t->worker = w->index;
     t->rc = 0;
-    if (ld_relaxed(&t->cancel_id) == t->id) { /* relaxed: a hint; a late cancel lets the task run */
+    if (ld_relaxed(&t->cancel_word) & 1) { /* relaxed: a hint; a late cancel lets the task run */
         t->status = AIO_STATUS_CANCELLED;
         bump(&w->cancelled, 1);
     } else if (t->deadline_ns != 0 && aio_now_ns() > t->deadline_ns) {
@@ -267,7 +281,8 @@ static void run_task(aio_worker *w, aio_task *t) {
             for (uint32_t i = 0; i < t->n_items; i++) {
                 uint64_t a = t->offsets[i], b = t->offsets[i + 1];
                 uint8_t *o = t->out != NULL ? t->out + (size_t)i * t->out_cap : NULL; /* no NULL + 0 */
-                int64_t rc = t->fn(t->in + a, (size_t)(b - a), o, t->out_cap, t->ctx);
+                const uint8_t *x = t->in != NULL ? t->in + a : NULL; /* no NULL + 0 */
+                int64_t rc = t->fn(x, (size_t)(b - a), o, t->out_cap, t->ctx);
                 t->rcs[i] = rc > (int64_t)t->out_cap ? -2 : rc;
             }
             t->rc = t->n_items;
