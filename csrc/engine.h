@@ -40,7 +40,7 @@ typedef struct aio_worker {
     uint64_t rng;
     int64_t idle_since_ns;                 /* owner only: when it last ran out of work (0: busy) */
     int64_t idle_ewma_ns;                  /* owner only: average time from out-of-work to the next task */
-    int32_t ran_python;                    /* owner only: its last task was a Python job (needs the GIL) */
+    int32_t runs_local;                    /* owner only: its last task runs better on the loop's CPU */
     /* statistics: written by the owner (relaxed), read by anyone */
     _Atomic int32_t cpu;
     _Atomic int32_t pinned;
