@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
+from collections.abc import Iterator
 from typing import Any
+
+
+@contextlib.contextmanager
+def loop_thread_on(cpu: int) -> Iterator[None]:
+    """Pin the calling (event-loop) thread to one CPU, so 'the submitter's CPU' (and its node)
+    is known; the previous affinity is restored on exit."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 async def wait_for(awaitable: Any, timeout: float = 30.0) -> Any:

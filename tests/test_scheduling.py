@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 import aioultra
 from aioultra import kernels
 
-from .helpers import wait_for
+from .helpers import loop_thread_on, wait_for
 
 pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs")
-
-
-@contextlib.contextmanager
-def loop_thread_on(cpu: int) -> Iterator[None]:
-    """Pin the calling (event-loop) thread to one CPU, so 'the caller's node' is known."""
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {cpu})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, before)
 
 
 class Gate(aioultra.Task):

@@ -6,33 +6,21 @@ stressed in C (csrc/tests/stress_engine.c)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 import aioultra
 from aioultra import _ffi, kernels
 
-from .helpers import Gate, wait_for
+from .helpers import Gate, loop_thread_on, wait_for
 
 two_cpus = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs")
-
-
-@contextlib.contextmanager
-def loop_thread_on(cpu: int) -> Iterator[None]:
-    """Pin the calling (event-loop) thread to one CPU, so 'the submitter's CPU' is known."""
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {cpu})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, before)
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
