@@ -14,16 +14,22 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
+def _env_str(env: Mapping[str, str], name: str) -> str | None:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return None
-    value = raw.strip().lower()
+    return raw.strip().lower()
+
+
+def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
+    value = _env_str(env, name)
+    if value is None:
+        return None
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(f"{name}={raw!r}: expected one of 1/0/true/false/yes/no/on/off")
+    raise ValueError(f"{name}={env[name]!r}: expected one of 1/0/true/false/yes/no/on/off")
 
 
 def _env_int(env: Mapping[str, str], name: str) -> int | None:
@@ -34,13 +40,6 @@ def _env_int(env: Mapping[str, str], name: str) -> int | None:
         return int(raw.strip(), 10)
     except ValueError:
         raise ValueError(f"{name}={raw!r}: expected an integer") from None
-
-
-def _env_str(env: Mapping[str, str], name: str) -> str | None:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    return raw.strip().lower()
 
 
 def _env_float(env: Mapping[str, str], name: str) -> float | None:

@@ -27,7 +27,6 @@
  * longer than LOCAL_TASK_NS does not spin (see spin_budget).
  */
 #define _GNU_SOURCE
-#include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -103,15 +102,21 @@ static bool unpark_one(aio_engine *e, aio_node *n, int32_t cpu) {
 
 static bool node_work_visible(aio_engine *e, aio_node *n);
 
+/* Claim a wake-up for node n: false when a worker searches or none is parked. On true, S is 1
+ * for the worker the caller will unpark (or the caller gives the claim back). */
+static bool claim_wakeup(aio_node *n) {
+    /* seq_cst: after the caller's seq_cst publish; a searcher leaving later sees the work */
+    if (ld_seq_cst(&n->searching) != 0) return false;
+    /* seq_cst: a worker that parks after this read re-checks the queues after announcing */
+    if (ld_seq_cst(&n->parked) == 0) return false;
+    int32_t zero = 0;
+    /* seq_cst: the worker we wake counts as searching from here on */
+    return cas_seq_cst(&n->searching, &zero, 1);
+}
+
 void aio_node_notify(aio_engine *e, aio_node *n, int32_t cpu) {
     for (;;) {
-        /* seq_cst: after the caller's seq_cst publish; a searcher leaving later sees the work */
-        if (ld_seq_cst(&n->searching) != 0) return;
-        /* seq_cst: a worker that parks after this read re-checks the queues after announcing */
-        if (ld_seq_cst(&n->parked) == 0) return;
-        int32_t zero = 0;
-        /* seq_cst: claim the wake-up; the worker we wake counts as searching from here on */
-        if (!cas_seq_cst(&n->searching, &zero, 1)) return;
+        if (!claim_wakeup(n)) return;
         if (unpark_one(e, n, cpu)) return;
         /* Nobody was parked after all: give the claim back. A submitter that saw our claim and
          * skipped its wake-up published its task before that; look again. seq_cst: as above */
@@ -305,11 +310,12 @@ static void run_task(aio_worker *w, aio_task *t) {
     aio_channel_complete(t->channel, t);
 }
 
-/* The worker pinned to the CPU the node's submitters run on shares that CPU with their event
- * loop: spinning there would take the CPU from the loop. */
+/* Under AIO_WAKE_LOCAL, the worker pinned to the CPU the node's submitters run on shares that
+ * CPU with their event loop: spinning there would take the CPU from the loop. */
 static bool on_submit_cpu(aio_worker *w, aio_node *n) {
     /* relaxed: a placement hint */
-    return ld_relaxed(&w->pinned) && w->planned_cpu == ld_relaxed(&n->submit_cpu);
+    return w->engine->wake_policy == AIO_WAKE_LOCAL && ld_relaxed(&w->pinned) &&
+           w->planned_cpu == ld_relaxed(&n->submit_cpu);
 }
 
 /* Out of work: the start of an idle period (for the adaptive spin's average). */
@@ -338,7 +344,7 @@ static bool arrivals_dense(aio_worker *w) {
  * its own CPU. So a worker whose last task was one of them does not spin. */
 static int64_t spin_budget(aio_worker *w, aio_node *n) {
     aio_engine *e = w->engine;
-    if (e->wake_policy == AIO_WAKE_LOCAL && (on_submit_cpu(w, n) || w->runs_local)) return 0;
+    if (on_submit_cpu(w, n) || (e->wake_policy == AIO_WAKE_LOCAL && w->runs_local)) return 0;
     if (e->adaptive_spin && !arrivals_dense(w)) return 0;
     return e->spin_ns;
 }
@@ -383,9 +389,7 @@ static aio_task *search(aio_worker *w, aio_node *n) {
 static void hand_off_search(aio_worker *w, aio_node *n) {
     aio_engine *e = w->engine;
     if (e->n_workers < 2 || !arrivals_dense(w) || e->spin_ns == 0 || w->runs_local) return;
-    if (ld_seq_cst(&n->searching) != 0 || ld_seq_cst(&n->parked) == 0) return; /* seq_cst: protocol order */
-    int32_t zero = 0;
-    if (!cas_seq_cst(&n->searching, &zero, 1)) return; /* seq_cst: claim, as in aio_node_notify */
+    if (!claim_wakeup(n)) return;
     aio_worker *first = &e->workers[n->first_worker];
     for (int32_t i = 0; i < n->n_workers; i++) {
         aio_worker *peer = &first[i];
@@ -436,7 +440,7 @@ static aio_task *idle(aio_worker *w, aio_node *n) {
     aio_engine *e = w->engine;
     idle_begin(w);
     bool searching;
-    if (e->wake_policy == AIO_WAKE_LOCAL && on_submit_cpu(w, n)) {
+    if (on_submit_cpu(w, n)) {
         hand_off_search(w, n);
         searching = false;
     } else {
