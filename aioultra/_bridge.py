@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -105,6 +107,8 @@ class Channel:
         self._buf = _ffi.new_completions(BATCH)
         self._on_idle = on_idle
         self._closed = False
+        self._fd_lock = threading.Lock()  # kick() from another thread vs destroy() closing the fd
+        self._on_close_request: Callable[[Channel], None] | None = None
         loop.add_reader(self.fd, self._on_readable)
 
     # --- loop side --------------------------------------------------------------------
@@ -115,6 +119,10 @@ class Channel:
 
     def _drain(self) -> None:
         if self._closed:
+            return
+        close_request = self._on_close_request
+        if close_request is not None:
+            close_request(self)
             return
         handled = 0
         while True:
@@ -183,6 +191,19 @@ class Channel:
 
     # --- control ----------------------------------------------------------------------
 
+    def request_close(self, on_close: Callable[[Channel], None]) -> bool:
+        """From another thread: have this channel's loop call ``on_close(self)`` on its own
+        thread, woken through the channel's eventfd (workers must be stopped). The eventfd is
+        ours, so unlike ``call_soon_threadsafe`` (a write to the loop's self-pipe, which races
+        that loop closing its self-pipe) the write cannot meet a close of the fd. Returns False
+        when the channel is already destroyed."""
+        self._on_close_request = on_close
+        with self._fd_lock:
+            if self.ptr is None:
+                return False
+            os.eventfd_write(self.fd, 1)
+        return True
+
     def cancel_all(self) -> None:
         """Mark every in-flight task cancelled (workers skip those not yet started)."""
         for job in list(self.pending.values()):
@@ -238,7 +259,8 @@ class Channel:
     def destroy(self) -> None:
         """Free the C channel (closes the eventfd); workers must be stopped."""
         self.detach()
-        if self.ptr is not None:
-            _ffi.channel_destroy(self.ptr)
-            self.ptr = None
+        with self._fd_lock:
+            ptr, self.ptr = self.ptr, None
+            if ptr is not None:
+                _ffi.channel_destroy(ptr)
         self.pending.clear()

@@ -37,6 +37,7 @@ log = structlog.get_logger("aioultra")
 _NEW, _RUNNING, _CLOSING, _CLOSED = "new", "running", "closing", "closed"
 _MAP_CHUNK_MAX = 4096
 _MAX_DEADLINE_US = 1e13
+_REAP_CLOSING_S = 0.1  # after stop: how often to look for loops that closed before closing their channel
 _live: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
@@ -90,7 +91,7 @@ class Engine:
         self._ptr: Any = None
         self._channels: dict[asyncio.AbstractEventLoop, Channel] = {}
         self._dead_channels: list[Channel] = []  # of closed loops, freed once nothing is in flight
-        self._channels_closing = 0
+        self._closing: set[Channel] = set()  # channels left to close after stop, each on its own loop
         self._lock = threading.Lock()
         self._topology: Topology | None = None
         self._started_at = 0.0
@@ -257,18 +258,20 @@ class Engine:
             channels = list(self._channels.items()) + [(ch.loop, ch) for ch in self._dead_channels]
             self._channels.clear()
             self._dead_channels.clear()
-            self._channels_closing = len(channels)
+            self._closing = {ch for _, ch in channels}
         if not channels:
             self._free_core()
         current = _running_loop()
+        others = False
         for loop, ch in channels:
-            if loop is current or loop.is_closed():
+            here = loop is current or loop.is_closed()
+            # request_close: False when already destroyed; the loop may also close meanwhile
+            if here or not ch.request_close(self._close_channel) or loop.is_closed():
                 self._close_channel(ch)
-                continue
-            try:
-                loop.call_soon_threadsafe(self._close_channel, ch)
-            except RuntimeError:  # closed in the meantime
-                self._close_channel(ch)
+            else:
+                others = True
+        if others and current is not None:
+            current.call_later(_REAP_CLOSING_S, self._reap_closing, current)
         log.info(
             "engine.stop",
             submitted=stats.tasks_submitted,
@@ -279,12 +282,25 @@ class Engine:
         )
 
     def _close_channel(self, ch: Channel) -> None:
-        ch.close(EngineClosed("the engine closed before the task completed"))
+        """Close one channel left after stop (once; on its loop's thread, or anywhere once its
+        loop is closed); the last one frees the core."""
         with self._lock:
-            self._channels_closing -= 1
-            last = self._channels_closing == 0
+            if ch not in self._closing:
+                return
+            self._closing.discard(ch)
+            last = not self._closing
+        ch.close(EngineClosed("the engine closed before the task completed"))
         if last:
             self._free_core()
+
+    def _reap_closing(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop that closed the engine: close the channels of loops that closed before
+        they handled their close request (nothing runs on them any more)."""
+        for ch in list(self._closing):
+            if ch.loop.is_closed():
+                self._close_channel(ch)
+        if self._closing and not loop.is_closed():
+            loop.call_later(_REAP_CLOSING_S, self._reap_closing, loop)
 
     def _free_core(self) -> None:
         with self._lock:

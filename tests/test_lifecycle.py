@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -249,3 +251,101 @@ async def test_slots_of_a_closed_loop_are_reclaimed() -> None:
         results = await wait_for(asyncio.gather(*(engine.submit(kernels.spin, 1000) for _ in range(8))))
         assert results == [b""] * 8
         assert engine.stats().queue_size == 0
+
+
+class _CountingLoop(asyncio.SelectorEventLoop):
+    """An asyncio loop that counts call_soon_threadsafe calls made from other threads (each one
+    writes its self-pipe, which races the loop closing that pipe)."""
+
+    foreign_calls = 0
+
+    def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != self._owner:
+            type(self).foreign_calls += 1
+        return super().call_soon_threadsafe(*args, **kwargs)
+
+
+def _other_loop(
+    factory: Callable[[], asyncio.AbstractEventLoop], body: Callable[[], Any]
+) -> tuple[threading.Thread, dict[str, Any]]:
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        loop = factory()
+        if isinstance(loop, _CountingLoop):
+            loop._owner = threading.get_ident()
+        try:
+            out["result"] = loop.run_until_complete(asyncio.wait_for(body(), 60))
+        except BaseException as exc:
+            out["error"] = exc
+        finally:
+            out.setdefault("loop", loop)
+            if not out.get("keep_open"):
+                loop.close()
+
+    return threading.Thread(target=run, daemon=True), out
+
+
+async def test_close_reaches_other_loops_through_their_eventfd() -> None:
+    """Closing the engine on this loop closes another loop's channel on that loop's thread
+    (its awaiter gets EngineClosed) without call_soon_threadsafe, whose self-pipe write races
+    that loop closing (TSan caught it in tests/engine_stress.py)."""
+    engine = aioultra.Engine(queue_capacity=64)
+    await engine.start()
+    gate = Gate()
+    queued = threading.Event()
+
+    async def body() -> BaseException | None:
+        running = asyncio.ensure_future(engine.submit(gate))
+        waiting = asyncio.ensure_future(engine.submit(kernels.noop))
+        await asyncio.sleep(0)
+        queued.set()
+        try:
+            await waiting
+        except aioultra.EngineClosed as exc:
+            await asyncio.gather(running, return_exceptions=True)
+            return exc
+        return None
+
+    _CountingLoop.foreign_calls = 0
+    thread, out = _other_loop(_CountingLoop, body)
+    thread.start()
+    assert await asyncio.to_thread(queued.wait, 30)
+    await gate.wait_started()
+    closing = asyncio.ensure_future(engine.aclose(cancel_pending=True))
+    gate.release.set()
+    await wait_for(closing)
+    await asyncio.to_thread(thread.join, 30)
+    assert "error" not in out, out.get("error")
+    assert isinstance(out["result"], aioultra.EngineClosed) or out["result"] is None
+    assert _CountingLoop.foreign_calls == 0
+    assert engine._ptr is None  # the core was freed once the other loop closed its channel
+
+
+async def test_core_freed_when_another_loop_closes_before_its_channel() -> None:
+    """A loop that stopped (and then closed) without handling its close request: the closing
+    loop reaps its channel and frees the core."""
+    engine = aioultra.Engine(queue_capacity=64)
+    await engine.start()
+
+    async def body() -> bytes:
+        return await engine.submit(kernels.noop)  # opens this loop's channel
+
+    thread, out = _other_loop(asyncio.new_event_loop, body)
+    out["keep_open"] = True
+    thread.start()
+    await asyncio.to_thread(thread.join, 30)
+    assert out["result"] == b""
+    await engine.aclose()  # the other loop is stopped: nothing runs its close request
+    assert engine._ptr is not None
+    out["loop"].close()
+    done = asyncio.Event()
+
+    def check() -> None:
+        if engine._ptr is None:
+            done.set()
+        else:
+            asyncio.get_running_loop().call_later(0.01, check)
+
+    check()
+    await wait_for(done.wait())
