@@ -10,6 +10,7 @@ The names below are the public API; tests/test_exports.py keeps them a contract.
 """
 
 from . import kernels
+from ._bridge import TaskFuture
 from ._config import EngineConfig
 from ._engine import Engine
 from ._errors import DeadlineExceeded, EngineClosed, InvalidTask, KernelError, QueueFull, UltraEngineError
@@ -30,6 +31,7 @@ __all__ = [
     "NodeStats",
     "QueueFull",
     "Task",
+    "TaskFuture",
     "Topology",
     "UltraEngineError",
     "WorkerStats",

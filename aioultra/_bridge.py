@@ -11,73 +11,121 @@ re-arms. Guarantees:
 - at most ``MAX_PER_PASS`` completions are handled per callback; if more are waiting the
   drain reschedules itself with ``call_soon`` so other callbacks run in between;
 - Python jobs run on worker threads through :func:`run_py_job`; results and exceptions are
-  stored on the job, and only the loop thread touches the future.
+  stored on the future's own fields, and only the loop thread touches the future's state;
+- submissions waiting for a free slot (``on_full="wait"``) are retried, in order, after each
+  drained batch, and when another loop's drain kicks this channel's eventfd.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
 from . import _ffi
-from ._errors import DeadlineExceeded, EngineClosed, KernelError, UltraEngineError
+from ._errors import DeadlineExceeded, EngineClosed, InvalidTask, KernelError, QueueFull, UltraEngineError
+
+if TYPE_CHECKING:
+    from .kernels import Kernel
 
 log = structlog.get_logger("aioultra")
 
 BATCH = 256
 MAX_PER_PASS = 4096
 
-KIND_KERNEL = 0
-KIND_PYTHON = 1
-KIND_BATCH = 2
+KIND_KERNEL = 0  # one kernel call; result: the decoded output
+KIND_BATCH = 1  # a kernel batch of a map; result: None (the map reads its buffers)
+KIND_PYTHON = 2  # one Python call; result: its return value
+KIND_PY_BATCH = 3  # a Python batch of a map; result: a list (exceptions in place)
+# kind >= KIND_PYTHON: a Python job (registered in _py_jobs while in flight)
 
-_next_id = itertools.count(1).__next__
-_py_jobs: dict[int, Job] = {}
+_ID_BITS = 40  # ids: channel serial << 40 | the channel's own count (unique per process)
+_MAX_SERIAL = (1 << (62 - _ID_BITS)) - 1
+_serials = itertools.count(1).__next__
+_py_jobs: dict[int, TaskFuture[Any]] = {}
+
+T = TypeVar("T")
 
 
-def next_job_id() -> int:
-    """A process-wide unique job id (itertools.count is atomic under the GIL)."""
-    return _next_id()
+class TaskFuture(asyncio.Future[T]):
+    """The future of one submission: an :class:`asyncio.Future` that ``engine.submit`` returns
+    with the task already queued (or waiting for a slot, with ``on_full="wait"``).
+
+    Await it, pass it to ``gather``/``wait_for``/``asyncio.timeout``, or cancel it: cancelling
+    marks the native task cancelled, so a task that has not started never runs (one already
+    running finishes and its result is dropped).
+    """
+
+    __slots__ = ("_args", "_decode", "_error", "_fn", "_id", "_keep", "_kind", "_out", "_task", "_value")
+
+    _id: int  # the task id (the channel's id space)
+    _kind: int  # KIND_*
+    _task: int  # the record's address while in flight, else 0
+    _fn: Any  # the Kernel, or the Python callable
+    _args: Any  # a Python job's (args, kwargs), a Python batch's items; for kernels the input cdata
+    _keep: Any  # a kernel call's input buffer (its decoder reads it); a batch's buffers
+    _out: Any  # external output buffer (kernels with out_size > AIO_INLINE_OUT)
+    _decode: Any  # the kernel's decoder, None for raw bytes
+    _value: Any  # a Python job's result (written on the worker)
+    _error: BaseException | None  # a Python job's exception (written on the worker)
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Cancel the future and the task behind it (see the class docstring)."""
+        if not super().cancel(msg):
+            return False
+        task = self._task
+        if task:  # in flight: a worker that has not started it skips it
+            _ffi.task_cancel_at(task, self._id)
+        return True
 
 
-class Job:
-    """One submission in flight: its future, what keeps its buffers alive, how to resolve it."""
-
-    __slots__ = ("args", "error", "fn", "future", "id", "keep", "kernel", "kind", "kwargs", "out", "result", "task")
-
-    def __init__(self, future: asyncio.Future[Any], kind: int, job_id: int = 0) -> None:
-        self.id = job_id
-        self.future = future
-        self.kind = kind
-        self.task: Any = None  # aio_task * while in flight
-        self.keep: Any = None  # input buffers kept alive until completion
-        self.out: Any = None  # external output buffer (kernels with out_size > inline)
-        self.kernel: Any = None
-        self.fn: Callable[..., Any] | None = None
-        self.args: tuple[Any, ...] = ()
-        self.kwargs: dict[str, Any] = {}
-        self.result: Any = None
-        self.error: BaseException | None = None
+def _prepare(fut: TaskFuture[Any], kind: int) -> None:
+    fut._kind = kind
+    fut._task = 0
+    fut._keep = None
+    fut._out = None
+    fut._decode = None
+    fut._fn = None
+    fut._args = None
+    fut._value = None
+    fut._error = None
 
 
 def run_py_job(job_id: int) -> int:
-    """Runs Python job ``job_id`` on a worker thread (GIL held); returns a status code."""
+    """Runs Python job ``job_id`` on a worker thread (GIL held). A single job returns a status
+    code; a Python batch runs every item and returns how many failed."""
     job = _py_jobs.get(job_id)
-    if job is None or job.fn is None:
+    if job is None or job._fn is None:
         return int(_ffi.STATUS_FAILED)
-    fn, args, kwargs = job.fn, job.args, job.kwargs
+    fn, args = job._fn, job._args
+    if job._kind == KIND_PY_BATCH:
+        out: list[Any] = []
+        failed = 0
+        for x in args:
+            try:
+                out.append(fn(x))
+            except BaseException as exc:  # the item's exception is its result
+                out.append(exc)
+                failed += 1
+        job._value = out
+        return failed
     try:
-        job.result = fn(*args, **kwargs)
+        fn_args, kwargs = args
+        value = fn(*fn_args, **kwargs)
+        if asyncio.iscoroutine(value):
+            value.close()
+            raise InvalidTask(f"{fn!r} returned a coroutine: await it on the loop instead of submitting it")
+        job._value = value
     except BaseException as exc:
-        job.error = exc
-        del job, fn, args, kwargs  # the traceback holds this frame: break the cycle
+        job._error = exc
+        del job, fn, args  # the traceback holds this frame: break the cycle
         return int(_ffi.STATUS_FAILED)
     return int(_ffi.STATUS_OK)
 
@@ -85,7 +133,7 @@ def run_py_job(job_id: int) -> int:
 _ffi.set_py_dispatch(run_py_job)
 
 
-def register_py_job(job_id: int, job: Job) -> None:
+def register_py_job(job_id: int, job: TaskFuture[Any]) -> None:
     """Make a Python job visible to the worker entry (before it is submitted)."""
     _py_jobs[job_id] = job
 
@@ -95,21 +143,51 @@ def forget_py_job(job_id: int) -> None:
     _py_jobs.pop(job_id, None)
 
 
+class Waiting:
+    """A submission waiting for a free slot: its future and how to queue it."""
+
+    __slots__ = ("future", "push")
+
+    def __init__(self, future: TaskFuture[Any], push: Callable[[], int]) -> None:
+        self.future = future
+        self.push = push  # queues it: returns the record address, raises QueueFull
+
+
 class Channel:
     """The completion channel of one event loop; created and drained on that loop's thread."""
 
-    def __init__(self, engine_ptr: Any, loop: asyncio.AbstractEventLoop, on_idle: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        engine_ptr: Any,
+        loop: asyncio.AbstractEventLoop,
+        on_idle: Callable[[], None],
+        on_slots_freed: Callable[[Channel], None],
+    ) -> None:
+        serial = _serials()
+        if serial > _MAX_SERIAL:
+            raise UltraEngineError(f"more than {_MAX_SERIAL} channels in this process: task ids ran out")
         self.loop = loop
         self.ptr = _ffi.channel_create(engine_ptr)
         self.fd = _ffi.channel_fd(self.ptr)
-        self.pending: dict[int, Job] = {}
-        self.task_out = _ffi.new("aio_task **")
+        self.pending: dict[int, TaskFuture[Any]] = {}
+        self.waiting: collections.deque[Waiting] = collections.deque()
+        self.next_id = serial << _ID_BITS  # the loop thread's own id space: ids are next_id + 1, ...
+        self._last_id = self.next_id + (1 << _ID_BITS) - 1
         self._buf = _ffi.new_completions(BATCH)
         self._on_idle = on_idle
+        self._on_slots_freed = on_slots_freed
         self._closed = False
         self._fd_lock = threading.Lock()  # kick() from another thread vs destroy() closing the fd
         self._on_close_request: Callable[[Channel], None] | None = None
         loop.add_reader(self.fd, self._on_readable)
+
+    def take_ids(self, n: int) -> int:
+        """Reserve ``n`` consecutive task ids (loop thread); returns the first."""
+        first = self.next_id + 1
+        self.next_id += n
+        if self.next_id > self._last_id:
+            raise UltraEngineError("this loop's channel used up its 2**40 task ids")
+        return first
 
     # --- loop side --------------------------------------------------------------------
 
@@ -128,12 +206,16 @@ class Channel:
         while True:
             n = self._drain_batch()
             handled += n
+            if n:
+                self._on_slots_freed(self)
             if n < BATCH and not _ffi.channel_arm(self.ptr):
                 break  # armed: the next completion writes the eventfd
             if handled >= MAX_PER_PASS:
                 # Bounded work per pass; still disarmed, so come back ourselves.
                 self.loop.call_soon(self._drain)
                 return
+        if self.waiting:
+            self.retry_waiting()  # kicked by another loop's drain: slots are free
         if not self.pending:
             self._on_idle()
 
@@ -155,39 +237,71 @@ class Channel:
         return n
 
     def _resolve(self, c: Any) -> None:
-        job = self.pending.pop(c.id, None)
-        if job is None:
+        fut = self.pending.pop(c.id, None)
+        if fut is None:
             return
-        kind = job.kind
-        if kind == KIND_PYTHON:
+        kind = fut._kind
+        fut._task = 0  # the record is free again: a late cancel must not reach it
+        if kind >= KIND_PYTHON:
             _py_jobs.pop(c.id, None)
-        fut = job.future
         if fut.done():
             return  # the awaiter was cancelled: drop the late completion
         status = c.status
         if status == _ffi.STATUS_OK:
             if kind == KIND_KERNEL:
-                rc = c.rc
-                fut.set_result(_ffi.buffer(c.out if job.out is None else job.out, rc)[:])
-            elif kind == KIND_PYTHON:
-                fut.set_result(job.result)
+                data = _ffi.buffer(c.out if fut._out is None else fut._out, c.rc)[:]
+                decode = fut._decode
+                fut.set_result(data if decode is None else decode(data, fut._keep))
+            elif kind >= KIND_PYTHON:
+                fut.set_result(fut._value)
             else:
                 fut.set_result(None)  # a batch: results are read from its buffers
         elif status == _ffi.STATUS_FAILED:
             if kind == KIND_PYTHON:
-                error = job.error
-                job.error = None
+                error = fut._error
+                fut._error = None
                 if isinstance(error, StopIteration):  # a future cannot hold StopIteration (PEP 479)
                     wrapped = RuntimeError(f"task raised StopIteration: {error!r}")
                     wrapped.__cause__ = error
                     error = wrapped
                 fut.set_exception(error if error is not None else UltraEngineError("Python job failed"))
             else:
-                fut.set_exception(KernelError(job.kernel.name, int(c.rc)))
+                kernel: Kernel[Any] = fut._fn
+                fut.set_exception(KernelError(kernel.name, int(c.rc)))
         elif status == _ffi.STATUS_EXPIRED:
             fut.set_exception(DeadlineExceeded("the task did not start before its deadline_us; it was not run"))
         else:
             fut.set_exception(EngineClosed("the engine closed before the task started; it was not run"))
+
+    # --- waiting for slots ------------------------------------------------------------
+
+    def retry_waiting(self) -> None:
+        """Queue waiting submissions in order until the pool is full again (loop thread)."""
+        waiting = self.waiting
+        while waiting:
+            w = waiting[0]
+            fut = w.future
+            if fut.done():  # cancelled while waiting: never queued
+                waiting.popleft()
+                _py_jobs.pop(fut._id, None)
+                continue
+            try:
+                fut._task = w.push()
+            except QueueFull:
+                return
+            except BaseException as exc:  # EngineClosed: fail this one, go on with the next
+                waiting.popleft()
+                _py_jobs.pop(fut._id, None)
+                fut.set_exception(exc)
+                continue
+            waiting.popleft()
+            self.pending[fut._id] = fut
+
+    def kick(self) -> None:
+        """From any thread: make the loop run its drain (and so its waiting submissions)."""
+        with self._fd_lock:
+            if self.ptr is not None:
+                os.eventfd_write(self.fd, 1)
 
     # --- control ----------------------------------------------------------------------
 
@@ -205,31 +319,38 @@ class Channel:
         return True
 
     def cancel_all(self) -> None:
-        """Mark every in-flight task cancelled (workers skip those not yet started)."""
-        for job in list(self.pending.values()):
-            if job.task is not None:
-                _ffi.task_cancel(job.task, job.id)
+        """Mark every in-flight task cancelled (workers skip those not yet started), and drop
+        the waiting submissions (they fail with EngineClosed when the channel closes)."""
+        for fut in list(self.pending.values()):
+            if fut._task:
+                _ffi.task_cancel_at(fut._task, fut._id)
 
     def fail_pending(self, error: Exception) -> None:
-        """Resolve every pending future with ``error`` (the engine is going away). Loop thread only,
-        or any thread once the loop is closed (then the futures can have no callbacks to run)."""
-        pending = list(self.pending.items())
+        """Resolve every pending and waiting future with ``error`` (the engine is going away).
+        Loop thread only, or any thread once the loop is closed (then the futures can have no
+        callbacks to run)."""
+        futures = list(self.pending.items()) + [(w.future._id, w.future) for w in self.waiting]
         self.pending.clear()
-        for job_id, job in pending:
+        self.waiting.clear()
+        for job_id, fut in futures:
             _py_jobs.pop(job_id, None)
-            if not job.future.done():
+            fut._task = 0
+            if not fut.done():
                 with contextlib.suppress(RuntimeError):  # its loop is closed
-                    job.future.set_exception(error)
+                    fut.set_exception(error)
 
     def reap(self) -> bool:
         """For a channel whose loop is closed: drain what arrived (freeing the records, dropping
         the results); returns True when nothing of it is in flight any more (safe to destroy)."""
+        self.waiting.clear()
         while True:
             n = _ffi.channel_drain(self.ptr, self._buf, BATCH)
             for i in range(n):
-                job = self.pending.pop(self._buf[i].id, None)
-                if job is not None and job.kind == KIND_PYTHON:
-                    _py_jobs.pop(self._buf[i].id, None)
+                job_id = self._buf[i].id
+                fut = self.pending.pop(job_id, None)
+                if fut is not None:
+                    fut._task = 0
+                    _py_jobs.pop(job_id, None)
             if n < BATCH:
                 # the last worker may still be inside aio_channel_complete (eventfd write)
                 return not self.pending and _ffi.channel_inflight(self.ptr) == 0
@@ -264,3 +385,4 @@ class Channel:
             if ptr is not None:
                 _ffi.channel_destroy(ptr)
         self.pending.clear()
+        self.waiting.clear()

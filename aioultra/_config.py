@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ._topology import Topology
 
 WAKE_POLICIES = ("local", "any")
+ON_FULL_POLICIES = ("raise", "wait")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -79,6 +80,10 @@ class EngineConfig:
             False spins ``spin_us`` after every task.
         max_searchers: cap on a node's workers searching at once; None means half of the
             node's workers (at least one).
+        on_full: what ``submit`` and ``submit_many`` do when ``queue_capacity`` tasks are in
+            flight: ``"raise"`` QueueFull at the call (nothing queued), or ``"wait"``: the
+            future waits, in order and cancellable, for a free slot. Each call may override
+            it (``on_full=``). ``map`` always waits.
     """
 
     workers_per_numa_node: int | None = None
@@ -92,6 +97,7 @@ class EngineConfig:
     wake_policy: str = "local"
     adaptive_spin: bool = True
     max_searchers: int | None = None
+    on_full: str = "raise"
 
     def __post_init__(self) -> None:
         w = self.workers_per_numa_node
@@ -120,6 +126,10 @@ class EngineConfig:
             raise TypeError(f"wake_policy must be a str, got {self.wake_policy!r}")
         if self.wake_policy not in WAKE_POLICIES:
             raise ValueError(f"wake_policy must be one of {', '.join(WAKE_POLICIES)}, got {self.wake_policy!r}")
+        if not isinstance(self.on_full, str):
+            raise TypeError(f"on_full must be a str, got {self.on_full!r}")
+        if self.on_full not in ON_FULL_POLICIES:
+            raise ValueError(f"on_full must be one of {', '.join(ON_FULL_POLICIES)}, got {self.on_full!r}")
         m = self.max_searchers
         if m is not None and (not isinstance(m, int) or isinstance(m, bool)):
             raise TypeError(f"max_searchers must be an int or None, got {m!r}")
@@ -158,7 +168,7 @@ class EngineConfig:
         Reads AIOULTRA_NUMA_ENABLED, AIOULTRA_CPU_AFFINITY, AIOULTRA_WORKERS_PER_NODE,
         AIOULTRA_QUEUE_CAPACITY, AIOULTRA_TOPOLOGY, AIOULTRA_WORK_STEALING,
         AIOULTRA_LOAD_BALANCE_THRESHOLD, AIOULTRA_SPIN_US, AIOULTRA_WAKE_POLICY,
-        AIOULTRA_ADAPTIVE_SPIN and AIOULTRA_MAX_SEARCHERS. A malformed value raises
+        AIOULTRA_ADAPTIVE_SPIN, AIOULTRA_MAX_SEARCHERS and AIOULTRA_ON_FULL. A malformed value raises
         ValueError naming the variable.
         """
         env = os.environ if env is None else env
@@ -174,6 +184,7 @@ class EngineConfig:
             "wake_policy": (_env_str, "AIOULTRA_WAKE_POLICY"),
             "adaptive_spin": (_env_bool, "AIOULTRA_ADAPTIVE_SPIN"),
             "max_searchers": (_env_int, "AIOULTRA_MAX_SEARCHERS"),
+            "on_full": (_env_str, "AIOULTRA_ON_FULL"),
         }
         for field, (read, name) in readers.items():
             value = read(env, name)

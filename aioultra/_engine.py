@@ -12,74 +12,38 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import math
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
-from itertools import accumulate
 from typing import Any
 
 import structlog
 
 from . import _ffi
-from ._bridge import KIND_BATCH, KIND_KERNEL, KIND_PYTHON, Channel, Job, forget_py_job, next_job_id, register_py_job
+from ._bridge import Channel
 from ._config import EngineConfig
-from ._errors import EngineClosed, InvalidTask, KernelError, QueueFull
-from ._stats import EngineStats, NodeStats, WorkerStats
-from ._task import DEFAULT_PRIORITY, Task
+from ._errors import EngineClosed
+from ._map import Mapping
+from ._stats import EngineStats, snapshot
+from ._submit import Submitting
 from ._topology import Topology
-from .kernels import Kernel
 
 log = structlog.get_logger("aioultra")
 
 _NEW, _RUNNING, _CLOSING, _CLOSED = "new", "running", "closing", "closed"
-_MAP_CHUNK_MAX = 4096
-_MAX_DEADLINE_US = 1e13
 _REAP_CLOSING_S = 0.1  # after stop: how often to look for loops that closed before closing their channel
 _live: weakref.WeakSet[Engine] = weakref.WeakSet()
+_get_running_loop = asyncio._get_running_loop
 
 
-def _check_priority(priority: object) -> int:
-    if not isinstance(priority, int) or isinstance(priority, bool):
-        raise InvalidTask(f"priority must be an int 0-255, got {priority!r}")
-    if not 0 <= priority <= 255:
-        raise InvalidTask(f"priority must be between 0 and 255, got {priority}")
-    return priority
-
-
-def _deadline_ns(deadline_us: object) -> int:
-    if deadline_us is None:
-        return 0
-    if not isinstance(deadline_us, int | float) or isinstance(deadline_us, bool):
-        raise InvalidTask(f"deadline_us must be a number of microseconds, got {deadline_us!r}")
-    if (isinstance(deadline_us, float) and not math.isfinite(deadline_us)) or deadline_us < 0:
-        raise InvalidTask(f"deadline_us must be finite and >= 0, got {deadline_us}")
-    if deadline_us > _MAX_DEADLINE_US:
-        raise InvalidTask(f"deadline_us must be at most {_MAX_DEADLINE_US:.0e} (about 115 days), got {deadline_us}")
-    return max(1, int(deadline_us * 1000))
-
-
-def _run_chunk(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-    return [fn(x) for x in items]
-
-
-def _run_chunk_capture(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    for x in items:
-        try:
-            out.append(fn(x))
-        except Exception as exc:  # map(return_exceptions=True): the item's exception is its result
-            out.append(exc)
-    return out
-
-
-class Engine:
+class Engine(Submitting, Mapping):
     """An asyncio-integrated task engine running work on native worker threads.
 
     ``Engine(config=None, **overrides)``: settings from ``config`` (default
     ``EngineConfig()``) with ``overrides`` applied, e.g. ``Engine(queue_capacity=1024)``.
+    This module holds its lifecycle (start, channels per loop, close); ``submit`` and
+    ``submit_many`` come from ``_submit``, ``map`` from ``_map``.
     """
 
     def __init__(self, config: EngineConfig | None = None, **overrides: Any) -> None:
@@ -97,9 +61,10 @@ class Engine:
         self._started_at = 0.0
         self._pid = os.getpid()
         self._forked = False
-        self._full_logged = False
+        self._full_logged_at = -1.0
         self._idle_waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
         self._n_workers = 0
+        self._on_full = self.config.on_full
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -338,7 +303,20 @@ class Engine:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # --- submission ---------------------------------------------------------------------
+    # --- channels ---------------------------------------------------------------------
+
+    def _current_channel(self) -> tuple[asyncio.AbstractEventLoop, Channel]:
+        """The running loop of this thread and its channel (created on first use)."""
+        loop = _get_running_loop()
+        if loop is None:
+            raise RuntimeError(
+                "aioultra: submit(), submit_many() and map() need a running event loop in this thread "
+                "(call them from a coroutine or a callback of the loop)"
+            )
+        ch = self._channels.get(loop)
+        if ch is None:
+            ch = self._channel_for(loop)
+        return loop, ch
 
     def _channel_for(self, loop: asyncio.AbstractEventLoop) -> Channel:
         ch = self._channels.get(loop)
@@ -349,9 +327,23 @@ class Engine:
                     raise self._closed_error()
                 ch = self._channels.get(loop)
                 if ch is None:  # only this loop's thread creates its channel
-                    ch = Channel(self._ptr, loop, self._on_channel_idle)
+                    ch = Channel(self._ptr, loop, self._on_channel_idle, self._on_slots_freed)
                     self._channels[loop] = ch
         return ch
+
+    def _on_slots_freed(self, ch: Channel) -> None:
+        """After a drain freed records: let waiting submissions have them, this channel's
+        first, other loops' through their eventfd."""
+        if ch.waiting:
+            ch.retry_waiting()
+        for other in list(self._channels.values()):
+            if other is not ch and other.waiting:
+                other.kick()
+
+    def _submittable(self) -> None:
+        """Raise the error for a submission while the engine is not running."""
+        if self._state != _RUNNING:
+            raise self._closed_error()
 
     def _closed_error(self) -> EngineClosed:
         if self._forked:
@@ -362,312 +354,14 @@ class Engine:
 
     def _retry_after_full(self) -> bool:
         """On QueueFull: reclaim slots held by closed loops; True means try again. Otherwise log
-        the back-pressure event (once per full episode) and return False."""
+        the back-pressure event (at most once a second) and return False."""
         if self._reap_closed_loops():
             return True
-        if not self._full_logged:
-            self._full_logged = True
-            log.warning("engine.queue_full", capacity=self.config.queue_capacity)
+        now = time.monotonic()
+        if now - self._full_logged_at >= 1.0:
+            self._full_logged_at = now
+            log.warning("engine.queue_full", capacity=self.config.queue_capacity, on_full=self._on_full)
         return False
-
-    async def submit(
-        self,
-        target: Any,
-        /,
-        *args: Any,
-        priority: int | None = None,
-        deadline_us: float | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Run ``target`` on a worker and return its result.
-
-        ``target`` is a :class:`Kernel` (args: its input bytes), a :class:`Task` (no args), or a
-        callable (called with ``*args, **kwargs``). ``priority`` 0-255 (higher first; default:
-        the task's ``priority()`` or 5). ``deadline_us``: if the task has not started that many
-        microseconds after submission it is not run and DeadlineExceeded is raised.
-        Raises QueueFull at once when ``queue_capacity`` tasks are in flight, EngineClosed when
-        the engine is not running, InvalidTask for bad arguments. Exceptions raised by the task
-        reach the awaiter unchanged.
-        """
-        if self._state != _RUNNING:
-            raise self._closed_error()
-        deadline_ns = _deadline_ns(deadline_us) if deadline_us is not None else 0
-        loop = asyncio.get_running_loop()
-        ch = self._channels.get(loop) or self._channel_for(loop)
-        job_id = next_job_id()
-        fut = loop.create_future()
-        if isinstance(target, Kernel):
-            if kwargs:
-                raise InvalidTask(f"kernel {target.name!r} takes no keyword arguments, got {sorted(kwargs)}")
-            prio = DEFAULT_PRIORITY if priority is None else _check_priority(priority)
-            data = target.encode(args)
-            job = Job(fut, KIND_KERNEL, job_id)
-            job.kernel = target
-            src = _ffi.from_buffer(data) if data else _ffi.NULL
-            job.keep = (data, src)
-            out_cap = target.out_size
-            if out_cap > _ffi.INLINE_OUT:
-                job.out = _ffi.new("uint8_t[]", out_cap)
-            self._enqueue(
-                ch,
-                job,
-                _ffi.submit,
-                self._ptr,
-                ch.ptr,
-                job_id,
-                target._fn,
-                target._ctx,
-                src,
-                len(src) if data else 0,
-                job.out if job.out is not None else _ffi.NULL,
-                out_cap,
-                prio,
-                deadline_ns,
-                1,
-                ch.task_out,
-            )
-        else:
-            if isinstance(target, Task):
-                if args or kwargs:
-                    raise InvalidTask("a Task takes no arguments: put them on the task object")
-                fn: Callable[..., Any] = target.execute
-                prio = _check_priority(target.priority() if priority is None else priority)
-                weight = target.estimated_duration_us()
-                if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
-                    raise InvalidTask(f"estimated_duration_us() must return an int >= 0, got {weight!r}")
-                weight = min(max(weight, 1), 0xFFFFFFFF)
-            elif callable(target):
-                fn = target
-                prio = DEFAULT_PRIORITY if priority is None else _check_priority(priority)
-                weight = 1
-            else:
-                raise InvalidTask(
-                    f"cannot submit {type(target).__name__!r}: expected a callable, an aioultra.Task or a Kernel"
-                )
-            job = self._enqueue_python(ch, job_id, fut, fn, args, kwargs, prio, deadline_ns, weight)
-        try:
-            return await self._wait(ch, job_id, job)
-        finally:
-            del job, fut  # the traceback keeps this frame: it must not keep the future (and its exception)
-
-    def _enqueue(self, ch: Channel, job: Job, push: Callable[..., None], *args: Any) -> None:
-        """``push(*args)`` (an _ffi submit call) and register the job as pending on ``ch``. On
-        QueueFull, slots held by closed loops are reclaimed and the push is retried once they
-        are; otherwise QueueFull propagates (nothing was queued)."""
-        if self._state != _RUNNING:  # e.g. a map still enqueueing chunks while the engine closes
-            raise self._closed_error()
-        while True:
-            try:
-                push(*args)
-                break
-            except QueueFull:
-                if not self._retry_after_full():
-                    raise
-        job.task = ch.task_out[0]
-        ch.pending[job.id] = job
-        self._full_logged = False
-
-    def _enqueue_python(
-        self,
-        ch: Channel,
-        job_id: int,
-        fut: asyncio.Future[Any],
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        prio: int,
-        deadline_ns: int,
-        weight: int,
-    ) -> Job:
-        """Queue a Python job; raises QueueFull/EngineClosed synchronously (nothing queued then)."""
-        job = Job(fut, KIND_PYTHON, job_id)
-        job.fn, job.args, job.kwargs = fn, args, kwargs
-        register_py_job(job_id, job)
-        try:
-            self._enqueue(
-                ch,
-                job,
-                _ffi.submit,
-                self._ptr,
-                ch.ptr,
-                job_id,
-                _ffi.NULL,
-                _ffi.NULL,
-                _ffi.NULL,
-                0,
-                _ffi.NULL,
-                0,
-                prio,
-                deadline_ns,
-                weight,
-                ch.task_out,
-            )
-        except BaseException:
-            forget_py_job(job_id)
-            raise
-        return job
-
-    @staticmethod
-    async def _wait(ch: Channel, job_id: int, job: Job) -> Any:
-        try:
-            return await job.future
-        except asyncio.CancelledError:
-            if job_id in ch.pending:
-                _ffi.task_cancel(job.task, job.id)
-            raise
-        finally:
-            del job  # the traceback keeps this frame: it must not keep the future (and its exception)
-
-    async def map(
-        self,
-        target: Any,
-        iterable: Iterable[Any],
-        *,
-        priority: int | None = None,
-        deadline_us: float | None = None,
-        return_exceptions: bool = False,
-    ) -> list[Any]:
-        """Apply ``target`` to every item; returns the results in order.
-
-        For a :class:`Kernel` each item is its input bytes and the items run in batches (one
-        task per chunk, no Python per item on the workers); the first failing item's KernelError
-        is raised and carries its index. For a callable, chunks of items run as Python jobs; the
-        error of a failing chunk is raised (if several fail, whichever finishes first).
-        With ``return_exceptions=True`` nothing is raised for failing items: each one's
-        exception takes its place in the list (as with ``asyncio.gather``), the other items'
-        results are kept. ``deadline_us`` applies to each chunk: a chunk that has not started
-        within it is not run and DeadlineExceeded is raised (also with ``return_exceptions``:
-        a deadline is about the whole call, not an item). Back-pressure: when the queue is full,
-        map waits for its own chunks.
-        """
-        if self._state != _RUNNING:
-            raise self._closed_error()
-        prio = DEFAULT_PRIORITY if priority is None else _check_priority(priority)
-        deadline_ns = _deadline_ns(deadline_us)
-        if not isinstance(iterable, Iterable):
-            raise InvalidTask(f"map needs an iterable of items, got {type(iterable).__name__}")
-        items = list(iterable)
-        if not items:
-            return []
-        if isinstance(target, Kernel):
-            return await self._map_kernel(target, items, prio, deadline_ns, return_exceptions)
-        if isinstance(target, Task) or not callable(target):
-            raise InvalidTask(f"map target must be a Kernel or a callable, got {type(target).__name__!r}")
-        loop = asyncio.get_running_loop()
-        ch = self._channel_for(loop)
-        chunk = self._chunk_size(len(items))
-        parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-
-        run = _run_chunk_capture if return_exceptions else _run_chunk
-
-        def enqueue(index: int) -> Job:
-            return self._enqueue_python(
-                ch,
-                next_job_id(),
-                loop.create_future(),
-                run,
-                (target, parts[index]),
-                {},
-                prio,
-                deadline_ns,
-                len(parts[index]),
-            )
-
-        jobs = await self._run_batches(ch, len(parts), enqueue)
-        return [r for job in jobs for r in job.future.result()]
-
-    def _chunk_size(self, n: int) -> int:
-        workers = max(1, self._n_workers)
-        return max(1, min(_MAP_CHUNK_MAX, math.ceil(n / (workers * 4))))
-
-    async def _run_batches(self, ch: Channel, count: int, enqueue: Callable[[int], Job]) -> list[Job]:
-        """Queue ``count`` batch jobs in order and await them all. On QueueFull, wait for one of
-        this map's own jobs to finish and retry; if none is in flight, QueueFull propagates.
-        On any error or cancellation, the map's unfinished jobs are cancelled."""
-        jobs: list[Job] = []
-        try:
-            for index in range(count):
-                while True:
-                    try:
-                        jobs.append(enqueue(index))
-                        break
-                    except QueueFull:
-                        waiting = [j.future for j in jobs if not j.future.done()]
-                        if not waiting:
-                            raise
-                        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            await asyncio.gather(*(j.future for j in jobs))
-        except BaseException:
-            _cancel_unfinished(ch, jobs)
-            jobs.clear()  # the traceback keeps this frame: it must not keep the futures (and their exceptions)
-            raise
-        return jobs
-
-    async def _map_kernel(
-        self, kernel: Kernel, items: list[Any], prio: int, deadline_ns: int, return_exceptions: bool
-    ) -> list[Any]:
-        try:
-            joined = b"".join(items)  # C speed; any item that is not a contiguous buffer fails here
-        except (TypeError, BufferError, ValueError) as exc:
-            _reject_map_items(kernel, items)
-            raise InvalidTask(f"kernel {kernel.name!r} map items must be contiguous bytes-like buffers") from exc
-        if kernel._encode is not None:
-            raise InvalidTask(f"kernel {kernel.name!r} takes encoded arguments; use submit() per item")
-        lengths = list(map(len, items))
-        if sum(lengths) != len(joined):  # some buffer's items are wider than a byte: count bytes
-            lengths = [len(x) if isinstance(x, bytes | bytearray) else memoryview(x).nbytes for x in items]
-        n = len(items)
-        offsets = _ffi.new("uint64_t[]", n + 1)
-        offsets[0 : n + 1] = [0, *accumulate(lengths)]
-        stride = kernel.out_size
-        out = _ffi.new("uint8_t[]", max(1, n * stride))
-        rcs = _ffi.new("int64_t[]", n)
-        src = _ffi.from_buffer(joined) if joined else _ffi.new("uint8_t[]", 1)
-        chunk = self._chunk_size(n)
-        loop = asyncio.get_running_loop()
-        ch = self._channel_for(loop)
-        keep = (joined, src, offsets, out, rcs)
-
-        def enqueue(index: int) -> Job:
-            start = index * chunk
-            job_id = next_job_id()
-            job = Job(loop.create_future(), KIND_BATCH, job_id)
-            job.kernel = kernel
-            job.keep = keep
-            self._enqueue(
-                ch,
-                job,
-                _ffi.submit_batch,
-                self._ptr,
-                ch.ptr,
-                job_id,
-                kernel._fn,
-                kernel._ctx,
-                src,
-                offsets + start,
-                min(chunk, n - start),
-                out + start * stride,
-                stride,
-                rcs + start,
-                prio,
-                deadline_ns,
-                ch.task_out,
-            )
-            return job
-
-        await self._run_batches(ch, math.ceil(n / chunk), enqueue)
-        codes = _ffi.unpack(rcs, n)
-        buf = _ffi.buffer(out, n * stride) if stride else None
-        results: list[Any] = []
-        for i, rc in enumerate(codes):
-            if rc < 0:
-                error = KernelError(kernel.name, int(rc), index=i)
-                if not return_exceptions:
-                    raise error
-                results.append(error)
-            else:
-                results.append(buf[i * stride : i * stride + rc] if buf is not None else b"")
-        return results
 
     # --- observability ------------------------------------------------------------------
 
@@ -675,84 +369,10 @@ class Engine:
         """A snapshot of the engine's counters (see EngineStats)."""
         if self._ptr is None or self._state == _CLOSED:
             raise self._closed_error()
-        e = _ffi.engine_stats(self._ptr)
-        workers = []
-        for i in range(e.n_workers):
-            w = _ffi.worker_stats(self._ptr, i)
-            workers.append(
-                WorkerStats(
-                    index=i,
-                    node=w.node,
-                    planned_cpu=w.planned_cpu,
-                    cpu=w.cpu,
-                    pinned=bool(w.pinned),
-                    executed=w.executed,
-                    steals_local=w.steals_local,
-                    steals_remote=w.steals_remote,
-                    stolen_from=w.stolen_from,
-                    parks=w.parks,
-                    wakeups=w.wakeups,
-                    tid=w.tid,
-                    parked=bool(w.parked),
-                    queue_depth=w.deque_size,
-                )
-            )
-        topo = self.topology
-        nodes = []
-        for n in range(e.n_nodes):
-            ns = _ffi.node_stats(self._ptr, n)
-            mine = [w for w in workers if w.node == n]
-            nodes.append(
-                NodeStats(
-                    index=n,
-                    cpus=tuple(topo.nodes[n]),
-                    workers=len(mine),
-                    load=ns.load,
-                    queue_depth=ns.queued,
-                    submitted=ns.submitted,
-                    executed=sum(w.executed for w in mine),
-                    steals_local=sum(w.steals_local for w in mine),
-                    steals_remote=sum(w.steals_remote for w in mine),
-                    stolen_from=sum(w.stolen_from for w in mine),
-                )
-            )
-        uptime = time.monotonic() - self._started_at
-        finished = e.completed + e.failed + e.cancelled + e.expired
-        return EngineStats(
-            tasks_submitted=e.submitted,
-            tasks_completed=e.completed,
-            tasks_failed=e.failed,
-            tasks_cancelled=e.cancelled,
-            tasks_expired=e.expired,
-            steals=sum(w.steals for w in workers),
-            queue_size=e.in_flight,
-            queue_capacity=e.capacity,
-            throughput=finished / uptime if uptime > 0 else 0.0,
-            uptime_s=uptime,
-            workers=tuple(workers),
-            nodes=tuple(nodes),
-        )
+        return snapshot(self._ptr, self.topology, time.monotonic() - self._started_at)
 
     def __repr__(self) -> str:
         return f"<aioultra.Engine {self._state} workers={self._n_workers} capacity={self.config.queue_capacity}>"
-
-
-def _reject_map_items(kernel: Kernel, items: list[Any]) -> None:
-    """Raise InvalidTask naming the first item of a kernel map that is not a contiguous buffer."""
-    for i, x in enumerate(items):
-        if not isinstance(x, bytes | bytearray | memoryview):
-            raise InvalidTask(f"kernel {kernel.name!r} map items must be bytes-like; item {i} is {type(x).__name__}")
-        if isinstance(x, memoryview) and not x.c_contiguous:
-            raise InvalidTask(f"kernel {kernel.name!r} map items must be C-contiguous; item {i} is not")
-
-
-def _cancel_unfinished(ch: Channel, jobs: list[Job]) -> None:
-    """Mark every job of a failed map that is still in flight cancelled (also those whose future
-    gather already cancelled: their tasks must still not run)."""
-    for job in jobs:
-        if ch.pending.get(job.id) is job:
-            _ffi.task_cancel(job.task, job.id)
-        job.future.cancel()
 
 
 def _set_done(fut: asyncio.Future[None]) -> None:

@@ -17,6 +17,7 @@ from ._errors import EngineClosed, QueueFull, UltraEngineError
 __all__ = ["ffi"]
 
 OK = lib.AIO_OK
+EFULL = lib.AIO_EFULL
 STATUS_OK = lib.AIO_STATUS_OK
 STATUS_FAILED = lib.AIO_STATUS_FAILED
 STATUS_CANCELLED = lib.AIO_STATUS_CANCELLED
@@ -158,52 +159,49 @@ def new_completions(n: int) -> Cdata:
 _submit = lib.aio_submit
 _submit_batch = lib.aio_submit_batch
 
+#: aio_channel_submit(ch, spec, id, in, in_len, out): the task's record address (> 0) or an
+#: AIO_E* code (< 0; pass it to :func:`check`). Called directly on the hot path.
+channel_submit: Callable[[Cdata, Cdata, int, Cdata, int, Cdata], int] = lib.aio_channel_submit
+_submit_many = lib.aio_channel_submit_many
+_channel_submit_batch = lib.aio_channel_submit_batch
 
-def submit(
-    engine: Cdata,
-    channel: Cdata,
-    job_id: int,
-    fn: Cdata,
-    ctx: Cdata,
-    data: Cdata,
-    size: int,
-    out: Cdata,
-    out_cap: int,
-    priority: int,
-    deadline_ns: int,
-    weight: int,
-    task_out: Cdata,
-) -> None:
-    """aio_submit; the task pointer lands in task_out[0]."""
-    rc = _submit(
-        engine, channel, job_id, fn, ctx, data, size, out, out_cap, priority, deadline_ns, weight, -1, task_out
+
+def spec(fn: Cdata, ctx: Cdata, out_cap: int, deadline_ns: int, priority: int, weight: int) -> Cdata:
+    """A new aio_spec: what a submission runs and how (shared by many submissions)."""
+    return ffi.new(
+        "aio_spec *",
+        {
+            "fn": fn,
+            "ctx": ctx,
+            "out_cap": out_cap,
+            "deadline_ns": deadline_ns,
+            "priority": priority,
+            "node": -1,
+            "weight": weight,
+        },
     )
-    if rc != 0:
-        check(rc, "submit")
+
+
+def submit_many(
+    channel: Cdata, spec: Cdata, first_id: int, n: int, data: Cdata, offsets: Cdata, out: Cdata, tasks: Cdata
+) -> int:
+    """aio_channel_submit_many: how many of the n tasks were accepted (a prefix, >= 1); raises
+    (QueueFull, EngineClosed, ...) when none was."""
+    rc = _submit_many(channel, spec, first_id, n, data, offsets, out, tasks)
+    return check(rc, "submit_many")
 
 
 def submit_batch(
-    engine: Cdata,
-    channel: Cdata,
-    job_id: int,
-    fn: Cdata,
-    ctx: Cdata,
-    data: Cdata,
-    offsets: Cdata,
-    n: int,
-    out: Cdata,
-    stride: int,
-    rcs: Cdata,
-    priority: int,
-    deadline_ns: int,
-    task_out: Cdata,
-) -> None:
-    """aio_submit_batch: one task running fn over n items."""
-    rc = _submit_batch(
-        engine, channel, job_id, fn, ctx, data, offsets, n, out, stride, rcs, priority, deadline_ns, -1, task_out
-    )
-    if rc != 0:
-        check(rc, "map")
+    channel: Cdata, spec: Cdata, job_id: int, data: Cdata, offsets: Cdata, n: int, out: Cdata, rcs: Cdata
+) -> int:
+    """aio_channel_submit_batch: one task running spec's kernel over n items (spec.fn NULL: a
+    Python batch, buffers NULL); returns the record address."""
+    return check(_channel_submit_batch(channel, spec, job_id, data, offsets, n, out, rcs), "map")
+
+
+def task_cancel_at(address: int, job_id: int) -> None:
+    """aio_task_cancel on the record at ``address`` (as returned by the channel_submit calls)."""
+    lib.aio_task_cancel(ffi.cast("aio_task *", address), job_id)
 
 
 # --- statistics and topology -------------------------------------------------------------

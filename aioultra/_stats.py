@@ -7,6 +7,10 @@ apart; each counter on its own only grows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from . import _ffi
+from ._topology import Topology
 
 
 @dataclass(frozen=True)
@@ -62,10 +66,15 @@ class NodeStats:
 class EngineStats:
     """A snapshot of :meth:`aioultra.Engine.stats`.
 
+    The ``tasks_*`` counters count items: a ``map`` of N items adds N to ``tasks_submitted``
+    and N to the outcome counters (a failing item counts in ``tasks_failed``, the items of a
+    chunk that expired or was cancelled in ``tasks_expired`` / ``tasks_cancelled``), so
     ``tasks_submitted = tasks_completed + tasks_failed + tasks_cancelled + tasks_expired +
-    (tasks still running or queued)``. ``queue_size`` is the number of tasks in flight
-    (submitted, not yet delivered to their awaiter); ``queue_capacity`` its limit.
-    ``throughput`` is finished tasks per second since the engine started.
+    (items still running or queued)``. ``batches_submitted`` / ``batches_completed`` count the
+    batch tasks (map chunks) on their own. ``queue_size`` is the number of task records in
+    flight (a batch is one; submitted, not yet delivered to their awaiter); ``queue_capacity``
+    its limit. ``throughput`` is finished items per second since the engine started. Workers'
+    ``executed`` counts task records (a batch is one).
     """
 
     tasks_submitted: int
@@ -73,6 +82,8 @@ class EngineStats:
     tasks_failed: int
     tasks_cancelled: int
     tasks_expired: int
+    batches_submitted: int
+    batches_completed: int
     steals: int
     queue_size: int
     queue_capacity: int
@@ -93,3 +104,64 @@ class EngineStats:
     def total_capacity(self) -> int:
         """Maximum tasks in flight (same as ``queue_capacity``)."""
         return self.queue_capacity
+
+
+def snapshot(core: Any, topology: Topology, uptime: float) -> EngineStats:
+    """An EngineStats from the core's counters (``core``: the engine pointer)."""
+    e = _ffi.engine_stats(core)
+    workers = []
+    for i in range(e.n_workers):
+        w = _ffi.worker_stats(core, i)
+        workers.append(
+            WorkerStats(
+                index=i,
+                node=w.node,
+                planned_cpu=w.planned_cpu,
+                cpu=w.cpu,
+                pinned=bool(w.pinned),
+                executed=w.executed,
+                steals_local=w.steals_local,
+                steals_remote=w.steals_remote,
+                stolen_from=w.stolen_from,
+                parks=w.parks,
+                wakeups=w.wakeups,
+                tid=w.tid,
+                parked=bool(w.parked),
+                queue_depth=w.deque_size,
+            )
+        )
+    nodes = []
+    for n in range(e.n_nodes):
+        ns = _ffi.node_stats(core, n)
+        mine = [w for w in workers if w.node == n]
+        nodes.append(
+            NodeStats(
+                index=n,
+                cpus=tuple(topology.nodes[n]),
+                workers=len(mine),
+                load=ns.load,
+                queue_depth=ns.queued,
+                submitted=ns.submitted,
+                executed=sum(w.executed for w in mine),
+                steals_local=sum(w.steals_local for w in mine),
+                steals_remote=sum(w.steals_remote for w in mine),
+                stolen_from=sum(w.stolen_from for w in mine),
+            )
+        )
+    finished = e.completed + e.failed + e.cancelled + e.expired
+    return EngineStats(
+        tasks_submitted=e.submitted,
+        tasks_completed=e.completed,
+        tasks_failed=e.failed,
+        tasks_cancelled=e.cancelled,
+        tasks_expired=e.expired,
+        batches_submitted=e.batches_submitted,
+        batches_completed=e.batches_completed,
+        steals=sum(w.steals for w in workers),
+        queue_size=e.in_flight,
+        queue_capacity=e.capacity,
+        throughput=finished / uptime if uptime > 0 else 0.0,
+        uptime_s=uptime,
+        workers=tuple(workers),
+        nodes=tuple(nodes),
+    )

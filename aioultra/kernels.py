@@ -23,12 +23,14 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from . import _ffi
 from ._errors import InvalidTask, KernelError
 
 BytesLike = bytes | bytearray | memoryview
+R = TypeVar("R")
+Decoder = Callable[[bytes, Any], Any]
 
 __all__ = [
     "ERROR_REASONS",
@@ -83,15 +85,21 @@ def _as_input(name: str, args: tuple[Any, ...]) -> BytesLike:
     )
 
 
-class Kernel:
-    """A native kernel that ``engine.submit`` and ``engine.map`` can run.
+_SPEC_CACHE_MAX = 64  # submission specs kept per kernel (one per priority/deadline pair used)
+
+
+class Kernel(Generic[R]):
+    """A native kernel that ``engine.submit``, ``submit_many`` and ``map`` can run.
+
+    ``Kernel[R]``: ``R`` is what a call's result decodes to (``bytes`` when it declares no
+    decoder); ``raw=True`` on a submission gives the output bytes instead.
 
     Attributes:
         name: shown in errors and statistics.
         out_size: bytes of output space given to each call (0 for kernels that return nothing).
     """
 
-    __slots__ = ("_ctx", "_encode", "_fn", "_keep", "name", "out_size")
+    __slots__ = ("_ctx", "_decode", "_encode", "_fn", "_keep", "_specs", "name", "out_size")
 
     def __init__(
         self,
@@ -101,6 +109,7 @@ class Kernel:
         *,
         ctx: Any = None,
         encode: Callable[[tuple[Any, ...]], BytesLike] | None = None,
+        decode: Callable[[bytes, Any], R] | None = None,
         keepalive: object = None,
     ) -> None:
         if not isinstance(name, str) or not name:
@@ -110,7 +119,13 @@ class Kernel:
         self._fn = _ffi.kernel_pointer(fn)
         self._ctx = _ffi.to_context(ctx)
         self._keep = (ctx, keepalive)
+        if encode is not None and not callable(encode):
+            raise TypeError(f"encode must be callable or None, got {type(encode).__name__}")
+        if decode is not None and not callable(decode):
+            raise TypeError(f"decode must be callable or None, got {type(decode).__name__}")
         self._encode = encode
+        self._decode: Decoder | None = decode
+        self._specs: dict[tuple[int, int], Any] = {}
         self.name = name
         self.out_size = out_size
 
@@ -123,8 +138,9 @@ class Kernel:
         out_size: int = 0,
         ctx: Any = None,
         encode: Callable[[tuple[Any, ...]], BytesLike] | None = None,
+        decode: Callable[[bytes, Any], Any] | None = None,
         keepalive: object = None,
-    ) -> Kernel:
+    ) -> Kernel[Any]:
         """Wrap a C function pointer of the kernel signature.
 
         ``ptr`` is a cdata function pointer from your own cffi module (``lib.my_kernel`` or
@@ -132,15 +148,38 @@ class Kernel:
         address) is passed to every call. ``keepalive`` is held as long as the Kernel (e.g. the
         module that owns the code). ``encode``, if given, turns ``submit``'s positional arguments
         into the input bytes (raise InvalidTask on bad ones); by default one bytes-like argument
-        is the input.
+        is the input. A ``map`` item ``x`` is encoded as ``submit(kernel, x)``'s arguments:
+        ``encode((x,))``. ``decode``, if given, turns a call's output bytes and its input buffer
+        into the result (``decode(output, input)``; runs on the event loop, at resolution);
+        by default the result is the output bytes.
         """
-        return cls(ptr, name, out_size, ctx=ctx, encode=encode, keepalive=(ptr, keepalive))
+        return cls(ptr, name, out_size, ctx=ctx, encode=encode, decode=decode, keepalive=(ptr, keepalive))
 
     def encode(self, args: tuple[Any, ...]) -> BytesLike:
         """The input buffer for one call with ``args`` (validated; raises InvalidTask)."""
         if self._encode is not None:
-            return self._encode(args)
+            data = self._encode(args)
+            if not isinstance(data, bytes | bytearray | memoryview):
+                raise InvalidTask(f"kernel {self.name!r}: its encoder returned {type(data).__name__}, not bytes")
+            return data
         return _as_input(self.name, args)
+
+    def decode(self, output: bytes, input: Any = None) -> R:
+        """The result of one call from its output bytes (and its input buffer)."""
+        if self._decode is None:
+            return output  # type: ignore[return-value]  # R is bytes for kernels without a decoder
+        result: R = self._decode(output, input)
+        return result
+
+    def spec(self, priority: int, deadline_ns: int) -> Any:
+        """The native submission spec for these options (cached)."""
+        key = (priority, deadline_ns)
+        spec = self._specs.get(key)
+        if spec is None:
+            if len(self._specs) >= _SPEC_CACHE_MAX:
+                self._specs.clear()
+            spec = self._specs[key] = _ffi.spec(self._fn, self._ctx, self.out_size, deadline_ns, priority, 1)
+        return spec
 
     def __repr__(self) -> str:
         return f"<aioultra.Kernel {self.name} out_size={self.out_size}>"
@@ -155,13 +194,14 @@ def _encode_ns(args: tuple[Any, ...]) -> bytes:
     return ns.to_bytes(8, "little")
 
 
-noop = Kernel(_ffi.KERNEL_NOOP, "noop", 0)
+noop: Kernel[bytes] = Kernel(_ffi.KERNEL_NOOP, "noop", 0)
 """Does nothing and returns ``b""``: measures the engine's own overhead."""
 
-spin = Kernel(_ffi.KERNEL_SPIN, "spin", 0, encode=_encode_ns)
-"""Busy-waits the given number of nanoseconds (``submit(spin, 10_000)``); returns ``b""``."""
+spin: Kernel[bytes] = Kernel(_ffi.KERNEL_SPIN, "spin", 0, encode=_encode_ns)
+"""Busy-waits the given number of nanoseconds (``submit(spin, 10_000)``, ``map(spin, [10_000])``);
+returns ``b""``."""
 
-keccak256 = Kernel(_ffi.KERNEL_KECCAK256, "keccak256", 32)
+keccak256: Kernel[bytes] = Kernel(_ffi.KERNEL_KECCAK256, "keccak256", 32)
 """Ethereum's Keccak-256 of the input bytes (32-byte digest; not SHA3-256)."""
 
 
@@ -364,20 +404,79 @@ def univ2_backrun_py(p_in: int, p_out: int, q_in: int, q_out: int, max_in: int) 
     return (x, z - x) if z > x else (0, 0)
 
 
-rlp_tx = Kernel(_ffi.KERNEL_RLP_TX, "rlp_tx", TX_RECORD_SIZE)
+def _decode_tx(output: bytes, raw: Any) -> TxRecord:
+    return TxRecord.from_record(output, raw)
+
+
+def _u256_encoder(name: str, count: int, fields: str) -> Callable[[tuple[Any, ...]], BytesLike]:
+    """The univ2 kernels' encoder: ``count`` ints (``submit(k, a, b, c)``), one tuple of them
+    (a ``map`` item), or the encoded input itself (``count`` x 32 bytes big-endian)."""
+    size = 32 * count
+
+    def encode(args: tuple[Any, ...]) -> BytesLike:
+        if len(args) == 1 and isinstance(args[0], tuple):
+            args = args[0]
+        if len(args) == 1 and isinstance(args[0], bytes | bytearray | memoryview):
+            data = _as_input(name, args)
+            if memoryview(data).nbytes != size:
+                raise InvalidTask(f"kernel {name!r} takes {size} bytes ({fields}), got {memoryview(data).nbytes}")
+            return data
+        if len(args) != count:
+            raise InvalidTask(f"kernel {name!r} takes {count} ints ({fields}) or their {size}-byte encoding")
+        for v in args:
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise InvalidTask(f"kernel {name!r} takes ints ({fields}), got {type(v).__name__}")
+            if not 0 <= v <= _U256_MAX:
+                raise InvalidTask(f"kernel {name!r} takes 0 <= value < 2**256, got {v}")
+        return b"".join(v.to_bytes(32, "big") for v in args)
+
+    return encode
+
+
+def _decode_int(output: bytes, _input: Any) -> int:
+    return int.from_bytes(output, "big")
+
+
+def _decode_pair(output: bytes, _input: Any) -> tuple[int, int]:
+    return int.from_bytes(output[:32], "big"), int.from_bytes(output[32:], "big")
+
+
+rlp_tx: Kernel[TxRecord] = Kernel(_ffi.KERNEL_RLP_TX, "rlp_tx", TX_RECORD_SIZE, decode=_decode_tx)
 """Decodes one raw Ethereum transaction (legacy, EIP-2930, EIP-1559; a typed one may be wrapped
-in an RLP string) into a 200-byte record: ``TxRecord.from_record(result, raw)``. Strict RLP;
-malformed input fails with KernelError codes -10..-14 (see :func:`describe_error`)."""
+in an RLP string) into a :class:`TxRecord` (``raw=True``: the 200-byte record, which
+``TxRecord.from_record(record, raw)`` decodes). Strict RLP; malformed input fails with
+KernelError codes -10..-14 (see :func:`describe_error`)."""
 
-univ2_amount_out = Kernel(_ffi.KERNEL_UNIV2_AMOUNT_OUT, "univ2_amount_out", 32)
-"""getAmountOut: input ``encode_u256(amount_in) + encode_u256(reserve_in) + encode_u256(reserve_out)``,
-output 32 bytes big-endian. Errors -20 (zero amount), -21 (zero reserve), -22 (out of range)."""
+univ2_amount_out: Kernel[int] = Kernel(
+    _ffi.KERNEL_UNIV2_AMOUNT_OUT,
+    "univ2_amount_out",
+    32,
+    encode=_u256_encoder("univ2_amount_out", 3, "amount_in, reserve_in, reserve_out"),
+    decode=_decode_int,
+)
+"""getAmountOut: ``submit(univ2_amount_out, amount_in, reserve_in, reserve_out)`` -> int (a ``map``
+item is the tuple; the 96-byte encoding ``encode_u256(a) + encode_u256(r_in) + encode_u256(r_out)``
+is accepted too; ``raw=True``: 32 bytes big-endian). Errors -20 (zero amount), -21 (zero reserve),
+-22 (out of range)."""
 
-univ2_amount_in = Kernel(_ffi.KERNEL_UNIV2_AMOUNT_IN, "univ2_amount_in", 32)
-"""getAmountIn: input ``encode_u256(amount_out) + encode_u256(reserve_in) + encode_u256(reserve_out)``,
-output 32 bytes big-endian. -21 also when amount_out >= reserve_out."""
+univ2_amount_in: Kernel[int] = Kernel(
+    _ffi.KERNEL_UNIV2_AMOUNT_IN,
+    "univ2_amount_in",
+    32,
+    encode=_u256_encoder("univ2_amount_in", 3, "amount_out, reserve_in, reserve_out"),
+    decode=_decode_int,
+)
+"""getAmountIn: ``submit(univ2_amount_in, amount_out, reserve_in, reserve_out)`` -> int (inputs as
+for :data:`univ2_amount_out`). -21 also when amount_out >= reserve_out."""
 
-univ2_backrun = Kernel(_ffi.KERNEL_UNIV2_BACKRUN, "univ2_backrun", 64)
-"""Two-pool backrun optimiser: input p_in, p_out, q_in, q_out, max_in (5 x 32-byte big-endian),
-output best x and its profit (2 x 32-byte big-endian, zeros when nothing is profitable); the
-same search as :func:`univ2_backrun_py`."""
+univ2_backrun: Kernel[tuple[int, int]] = Kernel(
+    _ffi.KERNEL_UNIV2_BACKRUN,
+    "univ2_backrun",
+    64,
+    encode=_u256_encoder("univ2_backrun", 5, "p_in, p_out, q_in, q_out, max_in"),
+    decode=_decode_pair,
+)
+"""Two-pool backrun optimiser: ``submit(univ2_backrun, p_in, p_out, q_in, q_out, max_in)`` ->
+``(x, profit)``, ``(0, 0)`` when nothing is profitable (inputs as for :data:`univ2_amount_out`,
+160 bytes encoded; ``raw=True``: 2 x 32 bytes big-endian); the same search as
+:func:`univ2_backrun_py`."""

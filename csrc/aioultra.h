@@ -35,7 +35,8 @@
 #define AIO_WAKE_ANY 1   /* wake any parked worker of the node (round robin) */
 
 typedef int64_t (*aio_kernel_fn)(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
-/* Runs the Python job `id`; returns AIO_STATUS_OK or AIO_STATUS_FAILED. */
+/* Runs the Python job `id`; returns AIO_STATUS_OK or AIO_STATUS_FAILED. For a Python batch
+ * (aio_channel_submit_batch with fn == NULL) it runs every item and returns how many failed. */
 typedef int32_t (*aio_py_entry_fn)(uint64_t id);
 
 typedef struct aio_engine aio_engine;
@@ -84,8 +85,12 @@ typedef struct aio_worker_stats {
     int32_t parked;         /* 1 while it is parked (announced, about to sleep or asleep) */
 } aio_worker_stats;
 
+/* Counters count items: a batch task of n items adds n to submitted and n to the outcome
+ * counters (completed/failed per item for one that ran, cancelled or expired for one that did
+ * not), and 1 to batches_submitted / batches_completed. */
 typedef struct aio_engine_stats {
     uint64_t submitted, completed, failed, cancelled, expired;
+    uint64_t batches_submitted, batches_completed;
     int64_t in_flight;
     uint32_t capacity;
     int32_t n_workers, n_nodes;
@@ -133,6 +138,35 @@ int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, vo
 int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                      const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
                      int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task);
+/* What a submission runs and how, shared by many submissions (built once per kernel and
+ * options): the aio_channel_submit* calls take it instead of a dozen arguments. */
+typedef struct aio_spec {
+    aio_kernel_fn fn;    /* NULL: a Python job (py_entry) */
+    void *ctx;
+    size_t out_cap;      /* output bytes per call; <= AIO_INLINE_OUT with out == NULL: inline */
+    int64_t deadline_ns; /* relative, 0 for none */
+    int32_t priority;
+    int32_t node;        /* -1: choose */
+    uint32_t weight;     /* >= 1 (estimated duration in us) */
+} aio_spec;
+
+/* aio_submit through a spec, on the channel's engine. Returns the task's record address (> 0,
+ * for aio_task_cancel) or a negative AIO_E* code. */
+intptr_t aio_channel_submit(aio_channel *ch, const aio_spec *s, uint64_t id, const uint8_t *in, size_t in_len,
+                            uint8_t *out);
+/* n independent tasks, ids first_id .. first_id + n - 1: task i reads in[offsets[i] ..
+ * offsets[i+1]) and writes out + i * s->out_cap (out == NULL: inline outputs); its record
+ * address lands in tasks[i]. Returns how many were accepted: a prefix, fewer than n when the
+ * pool ran out or the engine stopped (the rest were not queued), or a negative AIO_E* code when
+ * none was. */
+int64_t aio_channel_submit_many(aio_channel *ch, const aio_spec *s, uint64_t first_id, uint32_t n,
+                                const uint8_t *in, const uint64_t *offsets, uint8_t *out, intptr_t *tasks);
+/* aio_submit_batch through a spec (rcs per item, stride = s->out_cap). With s->fn == NULL it is a
+ * Python batch of n items: py_entry(id) runs them all and returns how many failed; in, offsets,
+ * out and rcs must then be NULL. Returns the record address or a negative AIO_E* code. */
+intptr_t aio_channel_submit_batch(aio_channel *ch, const aio_spec *s, uint64_t id, const uint8_t *in,
+                                  const uint64_t *offsets, uint32_t n, uint8_t *out, int64_t *rcs);
+
 /* Marks task `id` cancelled: a worker that has not started it skips it. Safe from any thread while
  * the engine exists, even after the task completed and its record was reused for another task:
  * the mark is set only while the record still holds task `id` (ids are never reused), so a late

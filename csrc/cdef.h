@@ -63,6 +63,7 @@ typedef struct aio_worker_stats {
 
 typedef struct aio_engine_stats {
     uint64_t submitted, completed, failed, cancelled, expired;
+    uint64_t batches_submitted, batches_completed;
     int64_t in_flight;
     uint32_t capacity;
     int32_t n_workers, n_nodes;
@@ -93,6 +94,21 @@ int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, vo
 int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                      const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
                      int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task);
+typedef struct aio_spec {
+    aio_kernel_fn fn;
+    void *ctx;
+    size_t out_cap;
+    int64_t deadline_ns;
+    int32_t priority;
+    int32_t node;
+    uint32_t weight;
+} aio_spec;
+intptr_t aio_channel_submit(aio_channel *ch, const aio_spec *s, uint64_t id, const uint8_t *in, size_t in_len,
+                            uint8_t *out);
+int64_t aio_channel_submit_many(aio_channel *ch, const aio_spec *s, uint64_t first_id, uint32_t n,
+                                const uint8_t *in, const uint64_t *offsets, uint8_t *out, intptr_t *tasks);
+intptr_t aio_channel_submit_batch(aio_channel *ch, const aio_spec *s, uint64_t id, const uint8_t *in,
+                                  const uint64_t *offsets, uint32_t n, uint8_t *out, int64_t *rcs);
 void aio_task_cancel(aio_task *t, uint64_t id);
 
 void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out);

@@ -126,7 +126,8 @@ static void abandon(aio_engine *e, aio_task *t) {
     t->status = AIO_STATUS_CANCELLED;
     t->rc = 0;
     t->worker = -1;
-    add_relaxed(&e->abandoned, 1); /* relaxed: statistics */
+    add_relaxed(&e->abandoned, t->n_items > 0 ? t->n_items : 1); /* relaxed: statistics */
+    if (t->n_items > 0) add_relaxed(&e->abandoned_batches, 1);   /* relaxed: statistics */
     aio_channel_complete(t->channel, t);
 }
 
@@ -208,8 +209,10 @@ static int enqueue(aio_engine *e, aio_task *t, int32_t node, int32_t priority, a
     t->high = priority >= AIO_PRIORITY_HIGH;
     aio_node *n = &e->nodes[t->node];
     add_relaxed(&n->load, (int64_t)t->weight); /* relaxed: a heuristic */
-    add_relaxed(&n->submitted, 1);             /* relaxed: statistics */
-    add_relaxed(&e->submitted, 1);             /* relaxed: statistics */
+    uint64_t items = t->n_items > 0 ? t->n_items : 1;
+    add_relaxed(&n->submitted, items); /* relaxed: statistics */
+    add_relaxed(&e->submitted, items); /* relaxed: statistics */
+    if (t->n_items > 0) add_relaxed(&e->batches_submitted, 1); /* relaxed: statistics */
     add_relaxed(&t->channel->inflight, 1);     /* relaxed: published to the worker by the push below */
     /* relaxed: a placement hint for the workers; written only when it changes (no line bouncing) */
     if (ld_relaxed(&n->submit_cpu) != cpu) st_relaxed(&n->submit_cpu, cpu);
@@ -269,17 +272,20 @@ int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, vo
     return enqueue(e, t, node, priority, task);
 }
 
-int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
-                     const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
-                     int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task) {
-    if (ch == NULL || id == 0 || id > AIO_MAX_TASK_ID || fn == NULL || n == 0 || offsets == NULL || rcs == NULL ||
-        (out == NULL && stride > 0) || deadline_ns < 0 || (in == NULL && offsets[n] > 0))
+/* A batch task; fn == NULL: a Python batch of n items (no buffers). */
+static int submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
+                        const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
+                        int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task) {
+    bool py = fn == NULL;
+    if (ch == NULL || id == 0 || id > AIO_MAX_TASK_ID || n == 0 || deadline_ns < 0 ||
+        (py ? in != NULL || offsets != NULL || out != NULL || rcs != NULL
+            : offsets == NULL || rcs == NULL || (out == NULL && stride > 0) || (in == NULL && offsets[n] > 0)))
         return AIO_EINVAL;
     int rc;
     aio_task *t = prepare(e, ch, id, fn, ctx, &rc);
     if (t == NULL) return rc;
     t->in = in;
-    t->in_len = (size_t)offsets[n];
+    t->in_len = py ? 0 : (size_t)offsets[n];
     t->offsets = offsets;
     t->n_items = n;
     t->rcs = rcs;
@@ -288,6 +294,49 @@ int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn 
     t->weight = n;
     t->deadline_ns = deadline_ns > 0 ? aio_add_sat(aio_now_ns(), deadline_ns) : 0;
     return enqueue(e, t, node, priority, task);
+}
+
+int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
+                     const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
+                     int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task) {
+    if (fn == NULL) return AIO_EINVAL; /* Python batches go through aio_channel_submit_batch */
+    return submit_batch(e, ch, id, fn, ctx, in, offsets, n, out, stride, rcs, priority, deadline_ns, node, task);
+}
+
+intptr_t aio_channel_submit(aio_channel *ch, const aio_spec *s, uint64_t id, const uint8_t *in, size_t in_len,
+                            uint8_t *out) {
+    if (ch == NULL || s == NULL) return AIO_EINVAL;
+    aio_task *t = NULL;
+    int rc = aio_submit(ch->engine, ch, id, s->fn, s->ctx, in, in_len, out, s->out_cap, s->priority, s->deadline_ns,
+                        s->weight, s->node, &t);
+    return rc == AIO_OK ? (intptr_t)t : rc;
+}
+
+int64_t aio_channel_submit_many(aio_channel *ch, const aio_spec *s, uint64_t first_id, uint32_t n,
+                                const uint8_t *in, const uint64_t *offsets, uint8_t *out, intptr_t *tasks) {
+    if (ch == NULL || s == NULL || n == 0 || offsets == NULL || tasks == NULL || first_id == 0 ||
+        first_id > AIO_MAX_TASK_ID - (n - 1) || (out == NULL && s->out_cap > AIO_INLINE_OUT))
+        return AIO_EINVAL;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t a = offsets[i], b = offsets[i + 1];
+        if (b < a || (in == NULL && b > a)) return i > 0 ? (int64_t)i : AIO_EINVAL;
+        aio_task *t = NULL;
+        uint8_t *o = out != NULL ? out + (size_t)i * s->out_cap : NULL; /* no NULL + 0 */
+        int rc = aio_submit(ch->engine, ch, first_id + i, s->fn, s->ctx, in != NULL ? in + a : NULL, (size_t)(b - a), o,
+                            s->out_cap, s->priority, s->deadline_ns, s->weight, s->node, &t);
+        if (rc != AIO_OK) return i > 0 ? (int64_t)i : rc;
+        tasks[i] = (intptr_t)t;
+    }
+    return n;
+}
+
+intptr_t aio_channel_submit_batch(aio_channel *ch, const aio_spec *s, uint64_t id, const uint8_t *in,
+                                  const uint64_t *offsets, uint32_t n, uint8_t *out, int64_t *rcs) {
+    if (ch == NULL || s == NULL) return AIO_EINVAL;
+    aio_task *t = NULL;
+    int rc = submit_batch(ch->engine, ch, id, s->fn, s->ctx, in, offsets, n, out, s->out_cap, rcs, s->priority,
+                          s->deadline_ns, s->node, &t);
+    return rc == AIO_OK ? (intptr_t)t : rc;
 }
 
 void aio_task_cancel(aio_task *t, uint64_t id) {
@@ -307,8 +356,11 @@ void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out) {
         out->failed += ld_relaxed(&w->failed);
         out->cancelled += ld_relaxed(&w->cancelled);
         out->expired += ld_relaxed(&w->expired);
+        out->batches_completed += ld_relaxed(&w->batches);
     }
-    out->cancelled += ld_relaxed(&e->abandoned); /* relaxed: statistics */
+    out->cancelled += ld_relaxed(&e->abandoned);                 /* relaxed: statistics */
+    out->batches_completed += ld_relaxed(&e->abandoned_batches); /* relaxed: statistics */
+    out->batches_submitted = ld_relaxed(&e->batches_submitted);  /* relaxed: statistics */
     out->submitted = ld_relaxed(&e->submitted); /* relaxed: statistics */
     out->in_flight = aio_pool_in_use(&e->pool);
     out->capacity = e->capacity;

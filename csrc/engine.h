@@ -21,7 +21,7 @@ typedef struct aio_node {
     int32_t n_workers;
     int32_t max_searchers;                 /* cap on `searching` for workers that start searching */
     AIO_ALIGNED _Atomic int64_t load;      /* weighted tasks queued on this node, not yet started */
-    _Atomic uint64_t submitted;            /* tasks placed on this node */
+    _Atomic uint64_t submitted;            /* items placed on this node */
     _Atomic int32_t submit_cpu;            /* CPU of the latest submitter (-1: unknown) */
     AIO_ALIGNED _Atomic int32_t searching; /* workers searching, including woken ones not yet searching */
     _Atomic int32_t parked;                /* workers whose park flag is set */
@@ -44,7 +44,8 @@ typedef struct aio_worker {
     /* statistics: written by the owner (relaxed), read by anyone */
     _Atomic int32_t cpu;
     _Atomic int32_t pinned;
-    _Atomic uint64_t executed, completed, failed, cancelled, expired;
+    _Atomic uint64_t executed, completed, failed, cancelled, expired; /* items, as aio_engine_stats */
+    _Atomic uint64_t batches;                                        /* batch tasks finished */
     _Atomic uint64_t steals_local, steals_remote, parks;
     _Atomic int32_t tid;
     AIO_ALIGNED _Atomic uint64_t stolen_from; /* written by thieves */
@@ -74,9 +75,11 @@ struct aio_engine {
     AIO_ALIGNED _Atomic int32_t ready;   /* workers that finished their set-up */
     _Atomic int32_t start_failed;        /* workers that could not allocate their deque */
     _Atomic int32_t stop;
-    _Atomic uint64_t abandoned;          /* tasks still queued at stop, completed as cancelled */
+    _Atomic uint64_t abandoned;          /* items still queued at stop, completed as cancelled */
+    _Atomic uint64_t abandoned_batches;  /* batch tasks among them */
     /* written by submitters on every submission, apart from what spinning workers read */
-    AIO_ALIGNED _Atomic uint64_t submitted;
+    AIO_ALIGNED _Atomic uint64_t submitted; /* items */
+    _Atomic uint64_t batches_submitted;
     _Atomic int32_t submitting;          /* submitters between their stop check and their push */
 };
 

@@ -269,43 +269,61 @@ void aio_notify_thieves(aio_engine *e, aio_node *n) {
     }
 }
 
+/* Run a batch task's items; returns how many failed. */
+static uint64_t run_items(aio_engine *e, aio_task *t) {
+    if (t->fn == NULL) { /* a Python batch: the entry runs every item and counts the failures */
+        int32_t failed = e->py_entry(t->id);
+        return failed < 0 ? t->n_items : (uint64_t)failed > t->n_items ? t->n_items : (uint64_t)failed;
+    }
+    uint64_t failed = 0;
+    for (uint32_t i = 0; i < t->n_items; i++) {
+        uint64_t a = t->offsets[i], b = t->offsets[i + 1];
+        uint8_t *o = t->out != NULL ? t->out + (size_t)i * t->out_cap : NULL; /* no NULL + 0 */
+        const uint8_t *x = t->in != NULL ? t->in + a : NULL;                   /* no NULL + 0 */
+        int64_t rc = t->fn(x, (size_t)(b - a), o, t->out_cap, t->ctx);
+        t->rcs[i] = rc > (int64_t)t->out_cap ? -2 : rc;
+        failed += t->rcs[i] < 0;
+    }
+    return failed;
+}
+
 static void run_task(aio_worker *w, aio_task *t) {
     aio_engine *e = w->engine;
     /* relaxed: the load figure is a heuristic for placement and remote stealing */
     sub_relaxed(&e->nodes[t->node].load, (int64_t)t->weight);
     t->worker = w->index;
     t->rc = 0;
+    uint64_t items = t->n_items > 0 ? t->n_items : 1; /* the counters count items */
     if (ld_relaxed(&t->cancel_word) & 1) { /* relaxed: a hint; a late cancel lets the task run */
         t->status = AIO_STATUS_CANCELLED;
-        bump(&w->cancelled, 1);
+        bump(&w->cancelled, items);
     } else if (t->deadline_ns != 0 && aio_now_ns() > t->deadline_ns) {
         t->status = AIO_STATUS_EXPIRED;
-        bump(&w->expired, 1);
+        bump(&w->expired, items);
     } else {
         int64_t started = aio_now_ns();
-        if (t->fn == NULL) {
-            t->status = e->py_entry(t->id);
-        } else if (t->n_items > 0) {
-            for (uint32_t i = 0; i < t->n_items; i++) {
-                uint64_t a = t->offsets[i], b = t->offsets[i + 1];
-                uint8_t *o = t->out != NULL ? t->out + (size_t)i * t->out_cap : NULL; /* no NULL + 0 */
-                const uint8_t *x = t->in != NULL ? t->in + a : NULL; /* no NULL + 0 */
-                int64_t rc = t->fn(x, (size_t)(b - a), o, t->out_cap, t->ctx);
-                t->rcs[i] = rc > (int64_t)t->out_cap ? -2 : rc;
-            }
+        if (t->n_items > 0) {
+            uint64_t failed = run_items(e, t);
             t->rc = t->n_items;
             t->status = AIO_STATUS_OK;
+            bump(&w->completed, items - failed);
+            bump(&w->failed, failed);
         } else {
-            uint8_t *o = t->out != NULL ? t->out : t->inline_out;
-            int64_t rc = t->fn(t->in, t->in_len, o, t->out_cap, t->ctx);
-            if (rc > (int64_t)t->out_cap) rc = -2; /* a kernel that claims more than out_cap is broken */
-            t->rc = rc;
-            t->status = rc < 0 ? AIO_STATUS_FAILED : AIO_STATUS_OK;
+            if (t->fn == NULL) {
+                t->status = e->py_entry(t->id);
+            } else {
+                uint8_t *o = t->out != NULL ? t->out : t->inline_out;
+                int64_t rc = t->fn(t->in, t->in_len, o, t->out_cap, t->ctx);
+                if (rc > (int64_t)t->out_cap) rc = -2; /* a kernel that claims more than out_cap is broken */
+                t->rc = rc;
+                t->status = rc < 0 ? AIO_STATUS_FAILED : AIO_STATUS_OK;
+            }
+            bump(t->status == AIO_STATUS_OK ? &w->completed : &w->failed, 1);
         }
-        bump(t->status == AIO_STATUS_OK ? &w->completed : &w->failed, 1);
         /* see spin_budget: Python jobs and tasks the loop goes to sleep waiting for */
         w->runs_local = t->fn == NULL || aio_now_ns() - started > LOCAL_TASK_NS;
     }
+    if (t->n_items > 0) bump(&w->batches, 1);
     bump(&w->executed, 1);
     aio_channel_complete(t->channel, t);
 }

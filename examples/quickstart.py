@@ -22,7 +22,7 @@ def price(amount_in: int, reserve_in: int, reserve_out: int) -> int:
     return amount_in_with_fee * reserve_out // (reserve_in * 1000 + amount_in_with_fee)
 
 
-class Decode(aioultra.Task):
+class Decode(aioultra.Task[int]):
     """A Task object: execute() runs on a worker; priority and duration steer the scheduler."""
 
     def __init__(self, raw: bytes) -> None:

@@ -155,52 +155,6 @@ async def test_shapes_suite_tiny() -> None:
     assert len(targets.evaluate({"loop": {"shapes": suite}})) > 0
 
 
-async def test_first_step_times_and_delegates() -> None:
-    loop = asyncio.get_running_loop()
-
-    async def two_steps(fut: asyncio.Future[int]) -> int:
-        return await fut + 1
-
-    fut: asyncio.Future[int] = loop.create_future()
-    loop.call_soon(fut.set_result, 41)
-    step = shapes.FirstStep(two_steps(fut))
-    assert await step == 42
-    assert step.ns > 0
-
-    async def fails(fut: asyncio.Future[None]) -> None:
-        await fut
-        raise KeyError("boom")
-
-    fut2: asyncio.Future[None] = loop.create_future()
-    loop.call_soon(fut2.set_result, None)
-    with pytest.raises(KeyError):
-        await shapes.FirstStep(fails(fut2))
-
-    async def no_suspension() -> str:
-        return "done"
-
-    assert await shapes.FirstStep(no_suspension()) == "done"
-
-    cancelled = asyncio.Event()
-
-    async def waits_forever() -> None:
-        try:
-            await loop.create_future()
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
-    async def wrapper() -> None:
-        await shapes.FirstStep(waits_forever())
-
-    task = loop.create_task(wrapper())
-    await asyncio.sleep(0)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert cancelled.is_set()  # the cancellation reached the wrapped coroutine
-
-
 async def test_pacer_pauses_in_the_loop() -> None:
     with Pacer(seed=3) as pacer:
         draws = [pacer.jittered(1000) for _ in range(200)]

@@ -68,6 +68,11 @@ class Background:
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float = TIMEOUT) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
+    @staticmethod
+    async def on_loop(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``await call(*args, **kwargs)`` made on the loop (submit must be called there)."""
+        return await call(*args, **kwargs)
+
     def outcome(self, coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
         """(True, result) or (False, exception); a hang fails the example (TimeoutError)."""
         try:
@@ -78,7 +83,7 @@ class Background:
             return False, exc
 
     def assert_serving(self) -> None:
-        assert self.run(self.engine.submit(kernels.noop)) == b""
+        assert self.run(self.on_loop(self.engine.submit, kernels.noop)) == b""
 
     def close(self) -> None:
         try:
@@ -177,7 +182,7 @@ class EchoTask(aioultra.Task):
 def test_submit_priority_and_deadline(bg: Background, target: str, priority: Any, deadline: Any) -> None:
     fn: Any = {"noop": kernels.noop, "python": echo, "task": EchoTask()}[target]
     expected = {"noop": b"", "python": ((), {}), "task": "task"}[target]
-    ok, result = bg.outcome(bg.engine.submit(fn, priority=priority, deadline_us=deadline))
+    ok, result = bg.outcome(bg.on_loop(bg.engine.submit, fn, priority=priority, deadline_us=deadline))
     event(f"submit {'ok' if ok else type(result).__name__}")
     if valid_priority(priority) and valid_deadline(deadline):
         if ok:
@@ -194,10 +199,10 @@ def test_submit_priority_and_deadline(bg: Background, target: str, priority: Any
 @given(target=st.one_of(values, st.sampled_from([object(), type, 3j])))
 def test_submit_non_callable_targets(bg: Background, target: Any) -> None:
     if callable(target):  # `type` is callable: type() needs arguments, the TypeError comes back
-        ok, result = bg.outcome(bg.engine.submit(target))
+        ok, result = bg.outcome(bg.on_loop(bg.engine.submit, target))
         assert ok or isinstance(result, TypeError)
     else:
-        ok, result = bg.outcome(bg.engine.submit(target))
+        ok, result = bg.outcome(bg.on_loop(bg.engine.submit, target))
         assert not ok
         assert isinstance(result, aioultra.InvalidTask)
         clear_error(result, "cannot submit")
@@ -207,7 +212,7 @@ def test_submit_non_callable_targets(bg: Background, target: Any) -> None:
 @SETTINGS
 @given(args=st.lists(kernel_inputs, max_size=3), kwargs=st.dictionaries(identifier, values, max_size=2))
 def test_keccak_submit_arguments(bg: Background, args: list[Any], kwargs: dict[str, Any]) -> None:
-    ok, result = bg.outcome(bg.engine.submit(kernels.keccak256, *args, **kwargs))
+    ok, result = bg.outcome(bg.on_loop(bg.engine.submit, kernels.keccak256, *args, **kwargs))
     if not kwargs and len(args) <= 1 and all(is_submit_input(a) for a in args):
         assert ok, result
         data = memoryview(args[0]).tobytes() if args else b""
@@ -227,7 +232,7 @@ def test_spin_arguments(bg: Background, args: list[Any]) -> None:
 
     if valid(args) and args[0] > 20_000:
         args = [args[0] % 20_000]  # valid but long: keep the example short
-    ok, result = bg.outcome(bg.engine.submit(kernels.spin, *args))
+    ok, result = bg.outcome(bg.on_loop(bg.engine.submit, kernels.spin, *args))
     if valid(args):
         assert ok and result == b"", result
     else:
@@ -240,7 +245,7 @@ def test_spin_arguments(bg: Background, args: list[Any]) -> None:
 @SETTINGS
 @given(args=st.lists(values, max_size=4), kwargs=st.dictionaries(identifier, values, max_size=3))
 def test_python_arguments_pass_through(bg: Background, args: list[Any], kwargs: dict[str, Any]) -> None:
-    ok, result = bg.outcome(bg.engine.submit(echo, *args, **kwargs))
+    ok, result = bg.outcome(bg.on_loop(bg.engine.submit, echo, *args, **kwargs))
     assert ok, result
     got_args, got_kwargs = result
     assert len(got_args) == len(args) and all(a is b for a, b in zip(got_args, args, strict=True))
@@ -250,55 +255,78 @@ def test_python_arguments_pass_through(bg: Background, args: list[Any], kwargs: 
 
 # ------------------------------------------------------------------ map
 
-# map's items: bytes-like ones that map handles correctly and plain non-bytes values (map
-# buffers with itemsize > 1 and non-contiguous ones: regression tests at the end)
-map_items = st.one_of(bytes_like, scalars)
+
+# ``map(k, items)`` and ``submit_many(k, items)`` accept exactly what ``submit(k, item)`` accepts.
+def _user_kernels() -> dict[str, aioultra.Kernel[Any]]:
+    from aioultra._core import lib
+
+    def ns(args: tuple[Any, ...]) -> bytes:
+        if len(args) != 1 or type(args[0]) is not int or not 0 <= args[0] < 20_000:
+            raise aioultra.InvalidTask("user_spin takes one int 0..20000")
+        return args[0].to_bytes(8, "little")
+
+    return {
+        "user_keccak": aioultra.Kernel.from_pointer(lib.aio_kernel_keccak256, name="user_keccak", out_size=32),
+        "user_spin": aioultra.Kernel.from_pointer(lib.aio_kernel_spin, name="user_spin", encode=ns),
+    }
 
 
-def is_map_input(x: object) -> bool:
-    return isinstance(x, bytes | bytearray | memoryview)
+RULE_KERNELS: dict[str, aioultra.Kernel[Any]] = {
+    "noop": kernels.noop,
+    "spin": kernels.spin,
+    "keccak256": kernels.keccak256,
+    "rlp_tx": kernels.rlp_tx,
+    "univ2_amount_out": kernels.univ2_amount_out,
+    "univ2_amount_in": kernels.univ2_amount_in,
+    "univ2_backrun": kernels.univ2_backrun,
+    **_user_kernels(),
+}
+small = st.integers(0, 20_000)
+rule_items = st.one_of(
+    kernel_inputs,
+    small,
+    st.tuples(small, small, small),
+    st.tuples(small, small, small, small, small),
+    st.tuples(st.integers(1, 10**6), st.integers(1, 10**9), st.integers(1, 10**9)),
+    st.lists(small, min_size=3, max_size=3).map(lambda v: b"".join(x.to_bytes(32, "big") for x in v)),
+)
+
+
+def _outcome(ok: bool, value: Any) -> Any:
+    """Comparable: a value, ("KernelError", code) or ("reject", message)."""
+    if ok:
+        return value
+    if isinstance(value, aioultra.KernelError):
+        return ("KernelError", value.code)
+    clear_error(value)
+    return ("reject", str(value))
+
+
+async def _submit_many(engine: aioultra.Engine, kernel: Any, items: list[Any]) -> list[Any]:
+    futures = engine.submit_many(kernel, items)
+    return list(await asyncio.gather(*futures, return_exceptions=True))
 
 
 @SETTINGS
-@given(
-    target=st.sampled_from(["keccak256", "noop", "spin", "python"]),
-    items=st.lists(map_items, max_size=12),
-    shape=st.sampled_from(["list", "tuple", "generator", "not-iterable"]),
-    priority=st.one_of(st.none(), st.integers(-1, 256)),
-)
-def test_map_mixed_items(bg: Background, target: str, items: list[Any], shape: str, priority: Any) -> None:
-    fn: Any = {"keccak256": kernels.keccak256, "noop": kernels.noop, "spin": kernels.spin, "python": echo}[target]
-    iterable: Any = {
-        "list": items,
-        "tuple": tuple(items),
-        "generator": (x for x in items),
-        "not-iterable": 12345,
-    }[shape]
-    ok, result = bg.outcome(bg.engine.map(fn, iterable, priority=priority))
-    event(f"map {'ok' if ok else type(result).__name__}")
-    if not valid_priority(priority):
-        assert not ok
-        clear_error(result, "priority")
-    elif shape == "not-iterable":
-        assert not ok
-        clear_error(result, "iterable")
-    elif not items:
-        assert ok and result == []
-    elif target == "python":
-        assert ok, result
-        assert len(result) == len(items) and all(r[0][0] is x for r, x in zip(result, items, strict=True))
-    elif not all(is_map_input(x) for x in items):
-        assert not ok, f"map accepted {items!r}"
-        bad = next(i for i, x in enumerate(items) if not is_map_input(x))
-        clear_error(result, f"item {bad}")
-    elif target == "spin":  # takes encoded arguments: submit one by one
-        assert not ok
-        clear_error(result, "spin")
-    elif target == "noop":
-        assert ok and result == [b""] * len(items), result
+@given(name=st.sampled_from(sorted(RULE_KERNELS)), items=st.lists(rule_items, max_size=8))
+def test_one_input_rule(bg: Background, name: str, items: list[Any]) -> None:
+    kernel = RULE_KERNELS[name]
+    each = [_outcome(*bg.outcome(bg.on_loop(bg.engine.submit, kernel, x))) for x in items]
+    rejected = [i for i, o in enumerate(each) if isinstance(o, tuple) and o[0] == "reject"]
+    ok_map, mapped = bg.outcome(bg.on_loop(bg.engine.map, kernel, items, return_exceptions=True))
+    ok_many, many = bg.outcome(bg.on_loop(_submit_many, bg.engine, kernel, items))
+    event(f"{name}: {'rejected' if rejected else 'accepted'}")
+    if rejected:
+        first = rejected[0]
+        want = f"item {first}: {each[first][1]}"
+        for ok, got in ((ok_map, mapped), (ok_many, many)):
+            assert not ok, f"accepted {items!r}; submit rejected item {first}"
+            assert isinstance(got, aioultra.InvalidTask) and str(got) == want, (got, want)
     else:
-        assert ok, result
-        assert result == [keccak_ref(memoryview(x).tobytes()) for x in items]
+        assert ok_map, mapped
+        assert ok_many, many
+        assert [_outcome(not isinstance(r, BaseException), r) for r in mapped] == each
+        assert [_outcome(not isinstance(r, BaseException), r) for r in many] == each
     bg.assert_serving()
 
 
@@ -315,13 +343,13 @@ sizes_near_the_rate = st.sampled_from([0, 1, 135, 136, 137, 271, 272, 273, 1000,
 )
 def test_keccak256_matches_pycryptodome(bg: Background, data: bytes, kind: str) -> None:
     arg: Any = {"bytes": data, "bytearray": bytearray(data), "view": memoryview(b"\x00" + data)[1:]}[kind]
-    assert bg.run(bg.engine.submit(kernels.keccak256, arg)) == keccak_ref(data)
+    assert bg.run(bg.on_loop(bg.engine.submit, kernels.keccak256, arg)) == keccak_ref(data)
 
 
 @settings(SETTINGS, max_examples=examples(60))
 @given(items=st.lists(st.binary(max_size=400), max_size=60))
 def test_keccak256_map_matches_pycryptodome(bg: Background, items: list[bytes]) -> None:
-    assert bg.run(bg.engine.map(kernels.keccak256, items)) == [keccak_ref(x) for x in items]
+    assert bg.run(bg.on_loop(bg.engine.map, kernels.keccak256, items)) == [keccak_ref(x) for x in items]
 
 
 # ------------------------------------------------------------------ configuration and topology
@@ -454,7 +482,7 @@ def test_topology_from_spec(spec: str) -> None:
 
 
 def test_huge_int_deadline_is_invalid_task(bg: Background) -> None:
-    ok, result = bg.outcome(bg.engine.submit(kernels.noop, deadline_us=10**400))
+    ok, result = bg.outcome(bg.on_loop(bg.engine.submit, kernels.noop, deadline_us=10**400))
     if isinstance(result, OverflowError):
         raise result
     assert not ok and isinstance(result, aioultra.InvalidTask)
@@ -468,9 +496,12 @@ def test_huge_int_config_is_value_error(field: str) -> None:
 
 def test_map_memoryview_of_wide_items(bg: Background) -> None:
     wide = memoryview(array.array("I", [1, 2, 3]))
-    assert bg.run(bg.engine.map(kernels.keccak256, [wide, b"x"])) == [keccak_ref(wide.tobytes()), keccak_ref(b"x")]
+    assert bg.run(bg.on_loop(bg.engine.map, kernels.keccak256, [wide, b"x"])) == [
+        keccak_ref(wide.tobytes()),
+        keccak_ref(b"x"),
+    ]
 
 
 def test_map_non_contiguous_memoryview_is_invalid_task(bg: Background) -> None:
-    ok, result = bg.outcome(bg.engine.map(kernels.keccak256, [memoryview(b"abcdef")[::2]]))
+    ok, result = bg.outcome(bg.on_loop(bg.engine.map, kernels.keccak256, [memoryview(b"abcdef")[::2]]))
     assert not ok and isinstance(result, aioultra.InvalidTask), repr(result)

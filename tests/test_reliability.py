@@ -209,48 +209,51 @@ async def test_cancellation_storm(guarded: None) -> None:
 
 
 async def test_back_pressure_rejects_at_once_and_drops_nothing(guarded: None) -> None:
-    """A full engine refuses new work on the submit's first step (nothing queued); everything
-    accepted resolves with its own result; after completions drain, submission works again."""
+    """A full engine refuses new work in the submit call (nothing queued); everything accepted
+    resolves with its own result; a map waits for slots instead; after completions drain,
+    submission works again."""
     cap = 64
     async with aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, queue_capacity=cap, spin_us=0) as engine:
         # 1. deterministic: a gate holds the only worker, the queue fills exactly
         for episode in range(3):
             gate = Gate()
-            first = asyncio.ensure_future(engine.submit(gate))
+            first = engine.submit(gate)
             await gate.wait_started()
-            offers = [asyncio.ensure_future(engine.submit(square, episode * 1000 + i)) for i in range(4 * cap)]
-            offers.append(asyncio.ensure_future(engine.submit(kernels.keccak256, b"x")))
-            offers.append(asyncio.ensure_future(engine.map(kernels.noop, [b""] * 3)))
-            await asyncio.sleep(0)  # each submit has run its first step: queued, or refused
-            accepted = [i for i, t in enumerate(offers) if not t.done()]
-            refused = [t for t in offers if t.done()]
-            assert accepted == list(range(cap - 1)), accepted[-3:]
-            assert all(isinstance(t.exception(), aioultra.QueueFull) for t in refused)
+            offers = []
+            refused = 0
+            for i in range(4 * cap):
+                try:
+                    offers.append((engine.submit(square, episode * 1000 + i), i))
+                except aioultra.QueueFull:
+                    refused += 1
+            with pytest.raises(aioultra.QueueFull):
+                engine.submit(kernels.keccak256, b"x")
+            mapped = asyncio.ensure_future(engine.map(kernels.noop, [b""] * 3))  # waits for a slot
+            assert [i for _, i in offers] == list(range(cap - 1)) and refused == 4 * cap - (cap - 1)
             assert engine.stats().queue_size == cap
             gate.release.set()
             assert await wait_for(first) == "gate"
-            results = await wait_for(asyncio.gather(*(offers[i] for i in accepted)))
-            assert results == [square(episode * 1000 + i) for i in accepted]  # nothing dropped
+            results = await wait_for(asyncio.gather(*(f for f, _ in offers)))
+            assert results == [square(episode * 1000 + i) for _, i in offers]  # nothing dropped
+            assert await wait_for(mapped) == [b""] * 3
             assert engine.stats().queue_size == 0
             assert await wait_for(engine.submit(kernels.keccak256, b"x")) == keccak_ref(b"x")
 
         # 2. flood: bursts of twice the capacity against a running worker, many times over
         base = engine.stats().tasks_submitted
-        pending: list[tuple[asyncio.Task[Any], int]] = []
+        pending: list[tuple[asyncio.Future[Any], int]] = []
         accepted_count = refused_count = checked = 0
         serial = 0
         for _ in range(BACKPRESSURE_ROUNDS):
             burst = []
             for _ in range(2 * cap):
                 serial += 1
-                burst.append((asyncio.ensure_future(engine.submit(square, serial)), serial))
-            await asyncio.sleep(0)
-            for t, n in burst:
-                if t.done() and isinstance(t.exception(), aioultra.QueueFull):
+                try:
+                    burst.append((engine.submit(square, serial), serial))
+                except aioultra.QueueFull:
                     refused_count += 1
-                else:
-                    accepted_count += 1
-                    pending.append((t, n))
+            accepted_count += len(burst)
+            pending += burst
             # wait for some of our work to come back, then go again while the rest is in flight
             await wait_for(asyncio.wait([t for t, _ in pending], return_when=asyncio.FIRST_COMPLETED))
             still = []
@@ -505,7 +508,11 @@ def test_keyboard_interrupt_in_the_loop_mid_await(factory: str) -> None:
 
             # 1. KeyboardInterrupt from a loop callback while a task awaits a running gate
             gate = Gate()
-            waiter = loop.create_task(engine.submit(gate))
+
+            async def await_gate() -> Any:
+                return await engine.submit(gate)  # submit is called on the running loop
+
+            waiter = loop.create_task(await_gate())
             loop.run_until_complete(gate.wait_started())
 
             def interrupt() -> None:

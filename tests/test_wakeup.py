@@ -97,19 +97,17 @@ async def test_late_cancel_of_a_reused_record_does_nothing() -> None:
     been recycled; a late cancel then cancelled an unrelated task."""
     async with aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, queue_capacity=2, spin_us=0) as engine:
         ch = engine._channels[asyncio.get_running_loop()]
-        first = asyncio.ensure_future(engine.submit(kernels.noop))
-        await asyncio.sleep(0)  # let submit() run up to its await: the job is pending now
+        first = engine.submit(kernels.noop)  # queued in the call
         (job,) = ch.pending.values()
-        stale_task, stale_id = job.task, job.id
+        stale_task, stale_id = job._task, job._id
         await wait_for(first)
         gate = Gate()
-        gated = asyncio.ensure_future(engine.submit(gate))  # takes the other record
+        gated = engine.submit(gate)  # takes the other record
         await gate.wait_started()
-        later = asyncio.ensure_future(engine.submit(kernels.spin, 1000))  # reuses the first record
-        await asyncio.sleep(0)
-        (job_later,) = [j for j in ch.pending.values() if j.kernel is kernels.spin]
-        assert _ffi.ffi.cast("uintptr_t", job_later.task) == _ffi.ffi.cast("uintptr_t", stale_task)
-        _ffi.task_cancel(stale_task, stale_id)  # the old task's cancel arrives late
+        later = engine.submit(kernels.spin, 1000)  # reuses the first record
+        (job_later,) = [j for j in ch.pending.values() if j._fn is kernels.spin]
+        assert job_later._task == stale_task
+        _ffi.task_cancel_at(stale_task, stale_id)  # the old task's cancel arrives late
         gate.release.set()
         assert await wait_for(gated) == "gate"
         assert await wait_for(later) == b""  # ran: the late cancel did not hit it

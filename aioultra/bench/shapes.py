@@ -17,7 +17,7 @@ GIL, so the work is identical. Ratios are against ``run_in_executor`` with the s
 
 Next to them, for each pause: the physical floor (:func:`aioultra._ffi.floor_round_trip`), with
 the caller on the CPU the loop thread runs on at that moment and the peer on that CPU and on
-another; and the loop thread's own cost per submission (:class:`FirstStep`).
+another; and the loop thread's own cost per submission (the ``submit`` call).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import concurrent.futures
 import itertools
 import os
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import aioultra
 from aioultra import _ffi, kernels
@@ -135,47 +135,6 @@ def _python_fn() -> None:
 
 
 clock = time.monotonic_ns  # the timerfd's clock
-
-
-class FirstStep(Generic[T]):
-    """Awaitable around a coroutine that times its first step: ``send(None)`` up to its first
-    suspension, i.e. the synchronous part the loop thread runs before it can do anything else
-    (``ns``, including one read of ``timer``: wall-clock by default; ``time.thread_time_ns``
-    gives the loop thread's CPU time instead, without the time it was preempted). The rest of
-    the coroutine is delegated unchanged."""
-
-    __slots__ = ("_clock", "_coro", "ns")
-
-    def __init__(self, coro: Coroutine[Any, Any, T], timer: Callable[[], int] = time.monotonic_ns) -> None:
-        self._coro: Coroutine[Any, Any, T] = coro
-        self._clock = timer
-        self.ns = 0
-
-    def __await__(self) -> Generator[Any, Any, T]:
-        coro, timer = self._coro, self._clock
-        t0 = timer()
-        try:
-            yielded = coro.send(None)
-        except StopIteration as stop:
-            self.ns = timer() - t0
-            return stop.value  # type: ignore[no-any-return]
-        self.ns = timer() - t0
-        while True:
-            try:
-                sent = yield yielded
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # e.g. CancelledError thrown in by the task
-                try:
-                    yielded = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-            else:
-                try:
-                    yielded = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
 
 
 class LoopAlone:
@@ -333,10 +292,10 @@ RIE_CALL = "run_in_executor call"
 async def _loop_cost(
     engine: aioultra.Engine, executor: concurrent.futures.ThreadPoolExecutor, pause_ns: int, n: int, pacer: Pacer
 ) -> dict[str, Any]:
-    """The loop thread's own time per submission at one pause, in three runs: the first step of
-    ``submit(noop)`` in wall-clock time, the same in the loop thread's CPU time (the difference
-    is time the loop thread was preempted, e.g. by the worker it woke), and the wall-clock time
-    of the ``run_in_executor`` call itself."""
+    """The loop thread's own time per submission at one pause, in three runs: the
+    ``submit(noop)`` call (it validates and queues) in wall-clock time, the same in the loop
+    thread's CPU time (the difference is time the loop thread was preempted, e.g. by the worker
+    it woke), and the wall-clock time of the ``run_in_executor`` call itself."""
     loop = asyncio.get_running_loop()
     out: dict[str, Any] = {}
     warm = _warmup(n)
@@ -345,19 +304,21 @@ async def _loop_cost(
         for i in range(warm + n):
             if pause_ns:
                 await pacer.pause(pacer.jittered(pause_ns))
-            step = FirstStep(engine.submit(kernels.noop), timer)
-            await step
+            t0 = timer()
+            fut = engine.submit(kernels.noop)  # validated and queued in the call
+            t1 = timer()
+            await fut
             if i >= warm:
-                samples.append(step.ns)
+                samples.append(t1 - t0)
         out[key] = summary(samples)
     samples = []
     for i in range(warm + n):
         if pause_ns:
             await pacer.pause(pacer.jittered(pause_ns))
         t0 = clock()
-        fut = loop.run_in_executor(executor, _python_fn)
+        rie = loop.run_in_executor(executor, _python_fn)
         t1 = clock()
-        await fut
+        await rie
         if i >= warm:
             samples.append(t1 - t0)
     out[RIE_CALL] = summary(samples)

@@ -276,7 +276,8 @@ class EngineStrategy(_Base):
     async def decode(self, items: Sequence[Item]) -> None:
         """Decode the raw transactions with the rlp_tx kernel (RLP + keccak, one batch)."""
         raw_items = [i for i in items if i.raw is not None]
-        records = await self.engine.map(kernels.rlp_tx, [i.raw for i in raw_items], return_exceptions=True)
+        # raw=True: the 200-byte records, so only router calls pay for a full TxRecord
+        records = await self.engine.map(kernels.rlp_tx, [i.raw for i in raw_items], return_exceptions=True, raw=True)
         by_item: dict[int, Tx | str | None] = {}
         for item, rec in zip(raw_items, records, strict=True):
             if isinstance(rec, aioultra.KernelError):
@@ -289,11 +290,11 @@ class EngineStrategy(_Base):
         results = [by_item[id(i)] if i.raw is not None else tx_from_json(i.obj) for i in items]
         self._decoded(items, results)
 
-    async def _amm(self, kernel: aioultra.Kernel, requests: list[tuple[int, ...]]) -> list[Any]:
+    async def _amm(self, kernel: aioultra.Kernel[Any], requests: list[tuple[int, ...]]) -> list[Any]:
         if not requests:
             return []
-        data = [b"".join(kernels.encode_u256(v) for v in req) for req in requests]
-        return await self.engine.map(kernel, data, return_exceptions=True, deadline_us=self.deadline_us)
+        # each request is the kernel's argument tuple; results come back decoded (ints)
+        return await self.engine.map(kernel, requests, return_exceptions=True, deadline_us=self.deadline_us)
 
     async def run_batch(self, items: Sequence[Item]) -> list[Opportunity]:
         """All stages for one batch; returns the opportunities found. If the engine cannot start
@@ -316,7 +317,7 @@ class EngineStrategy(_Base):
         victims: dict[int, tuple[int, int] | str] = {}
         for group, results in ((exact_in, outs), (exact_out, ins)):
             for p, r in zip(group, results, strict=True):
-                amount = "victim would revert (pool math)" if isinstance(r, Exception) else kernels.decode_u256(r)
+                amount = "victim would revert (pool math)" if isinstance(r, Exception) else r
                 victims[id(p)] = self._victim_outcome(p, amount)
         requests: list[tuple[int, ...]] = []
         owners: list[tuple[Plan, Pool]] = []
@@ -331,7 +332,7 @@ class EngineStrategy(_Base):
         candidates: dict[int, list[tuple[Pool, tuple[int, int]]]] = {id(p): [] for p in plans}
         for (p, q), r in zip(owners, results, strict=True):
             if not isinstance(r, Exception):
-                candidates[id(p)].append((q, (kernels.decode_u256(r[:32]), kernels.decode_u256(r[32:]))))
+                candidates[id(p)].append((q, r))
         outcomes: list[Opportunity | str | None] = []
         for p in plans:
             v = victims[id(p)]

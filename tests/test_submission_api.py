@@ -1,0 +1,255 @@
+"""The submission API: queued at the call, awaitable futures that cancel the native task,
+on_full back-pressure, submit_many, counters that count items, decoded kernel results."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from typing import Any
+
+import anyio
+import pytest
+
+import aioultra
+from aioultra import kernels
+
+from .helpers import Gate, wait_for
+
+
+def one_worker(**overrides: Any) -> aioultra.Engine:
+    return aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, spin_us=0, **overrides)
+
+
+async def test_submit_queues_at_the_call() -> None:
+    async with one_worker() as engine:
+        gate = Gate()
+        fut = engine.submit(gate)  # no await, no task: it runs anyway
+        assert isinstance(fut, asyncio.Future) and isinstance(fut, aioultra.TaskFuture)
+        await gate.wait_started()
+        gate.release.set()
+        assert await wait_for(fut) == "gate"
+
+
+async def test_submit_outside_a_running_loop_is_a_clear_error(engine: aioultra.Engine) -> None:
+    errors: list[BaseException] = []
+
+    def from_a_plain_thread() -> None:
+        try:
+            engine.submit(kernels.noop)
+        except BaseException as exc:
+            errors.append(exc)
+
+    await asyncio.to_thread(from_a_plain_thread)
+    assert len(errors) == 1 and isinstance(errors[0], RuntimeError) and "running event loop" in str(errors[0])
+    assert await wait_for(engine.submit(kernels.noop)) == b""
+
+
+async def _cancelled_never_runs(cancel: Any) -> None:
+    """A task queued behind a gate, cancelled through ``cancel(future)``: it never runs."""
+    async with one_worker() as engine:
+        gate = Gate()
+        running = engine.submit(gate)
+        await gate.wait_started()
+        ran: list[int] = []
+        fut = engine.submit(ran.append, 1)
+        await cancel(fut)
+        assert fut.cancelled()
+        gate.release.set()
+        assert await wait_for(running) == "gate"
+        assert await wait_for(engine.submit(kernels.noop)) == b""
+        assert ran == []
+        assert engine.stats().tasks_cancelled == 1
+
+
+async def test_cancelling_the_future_cancels_the_task() -> None:
+    async def cancel(fut: asyncio.Future[Any]) -> None:
+        fut.cancel()
+
+    await _cancelled_never_runs(cancel)
+
+
+async def test_a_timeout_cancels_the_task() -> None:
+    async def cancel(fut: asyncio.Future[Any]) -> None:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0):
+                await fut
+
+    await _cancelled_never_runs(cancel)
+
+
+async def test_an_anyio_cancel_scope_cancels_the_task() -> None:
+    async def cancel(fut: asyncio.Future[Any]) -> None:
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await fut
+
+    await _cancelled_never_runs(cancel)
+
+
+async def test_async_callables_are_rejected_at_the_call(engine: aioultra.Engine) -> None:
+    async def coro_fn() -> int:
+        return 1
+
+    with pytest.raises(aioultra.InvalidTask, match="async function"):
+        engine.submit(coro_fn)
+    coro = coro_fn()
+    with pytest.raises(aioultra.InvalidTask, match="await it instead"):
+        engine.submit(coro)
+    coro.close()
+    with pytest.raises(aioultra.InvalidTask, match="async function"):
+        engine.submit_many(coro_fn, [1])
+    # a callable that only returns a coroutine is caught on the worker
+    with pytest.raises(aioultra.InvalidTask, match="returned a coroutine"):
+        await wait_for(engine.submit(functools.partial(coro_fn)))
+    assert await wait_for(engine.submit(kernels.noop)) == b""
+
+
+async def test_on_full_wait_is_fifo_and_cancellable() -> None:
+    async with one_worker(queue_capacity=2) as engine:
+        gate = Gate()
+        running = engine.submit(gate)
+        await gate.wait_started()
+        order: list[int] = []
+        first = engine.submit(order.append, 0)  # the second slot
+        with pytest.raises(aioultra.QueueFull):
+            engine.submit(order.append, -1)  # on_full="raise" (the default): refused at the call
+        waiting = [engine.submit(order.append, i, on_full="wait") for i in range(1, 8)]
+        waiting[2].cancel()  # item 3 never runs
+        assert engine.stats().queue_size == 2
+        gate.release.set()
+        await wait_for(asyncio.gather(running, first, *waiting, return_exceptions=True))
+        assert order == [0, 1, 2, 4, 5, 6, 7]
+        assert waiting[2].cancelled()
+        with pytest.raises(aioultra.InvalidTask, match="on_full"):
+            engine.submit(kernels.noop, on_full="block")
+
+
+async def test_engine_wide_on_full_wait_and_a_per_call_raise() -> None:
+    async with one_worker(queue_capacity=2, on_full="wait") as engine:
+        gate = Gate()
+        running = engine.submit(gate)
+        await gate.wait_started()
+        futures = [engine.submit(kernels.spin, 1000) for _ in range(20)]  # 19 wait
+        with pytest.raises(aioultra.QueueFull):
+            engine.submit(kernels.noop, on_full="raise")
+        gate.release.set()
+        assert await wait_for(asyncio.gather(*futures)) == [b""] * 20
+        assert await wait_for(running) == "gate"
+
+
+async def test_a_waiter_on_another_loop_gets_a_slot_freed_here() -> None:
+    """Slots are shared: completions drained by this loop wake a submission waiting on
+    another loop (through that loop's eventfd)."""
+    async with one_worker(queue_capacity=2) as engine:
+        gate = Gate()
+        running = engine.submit(gate)
+        await gate.wait_started()
+        mine = engine.submit(kernels.noop)  # the pool is full now
+        waiting = threading.Event()
+        result: dict[str, Any] = {}
+
+        async def other() -> None:
+            fut = engine.submit(kernels.keccak256, b"x", on_full="wait")
+            waiting.set()
+            result["digest"] = await fut
+
+        thread = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(other(), 30)))
+        thread.start()
+        assert await asyncio.to_thread(waiting.wait, 30)
+        gate.release.set()
+        assert await wait_for(running) == "gate"
+        assert await wait_for(mine) == b""
+        await asyncio.to_thread(thread.join, 30)
+        assert result["digest"] == await wait_for(engine.submit(kernels.keccak256, b"x"))
+
+
+async def test_submit_many_returns_futures_in_order(engine: aioultra.Engine) -> None:
+    before = engine.stats().tasks_submitted
+    items = [bytes([i % 256]) * i for i in range(300)]
+    futures = engine.submit_many(kernels.keccak256, items)
+    assert len(futures) == 300 and all(isinstance(f, aioultra.TaskFuture) for f in futures)
+    assert await wait_for(asyncio.gather(*futures)) == [await engine.submit(kernels.keccak256, x) for x in items]
+    assert engine.stats().tasks_submitted - before == 600
+    squares = engine.submit_many(lambda x: x * x, range(10))
+    assert await wait_for(asyncio.gather(*squares)) == [x * x for x in range(10)]
+    spins = engine.submit_many(kernels.spin, [100, 200])
+    assert await wait_for(asyncio.gather(*spins)) == [b"", b""]
+    assert engine.submit_many(kernels.noop, []) == []
+
+
+async def test_submit_many_rejects_a_bad_item_before_queueing(engine: aioultra.Engine) -> None:
+    before = engine.stats().tasks_submitted
+    with pytest.raises(aioultra.InvalidTask, match=r"item 2: .*got str"):
+        engine.submit_many(kernels.keccak256, [b"a", b"b", "c"])
+    with pytest.raises(aioultra.InvalidTask, match="iterable"):
+        engine.submit_many(kernels.keccak256, 5)
+    assert engine.stats().tasks_submitted == before
+
+
+async def test_submit_many_on_full_raise_cancels_what_it_queued() -> None:
+    async with one_worker(queue_capacity=4) as engine:
+        gate = Gate()
+        running = engine.submit(gate)
+        await gate.wait_started()
+        with pytest.raises(aioultra.QueueFull, match="after 3 of 10"):
+            engine.submit_many(kernels.spin, [1000] * 10)
+        waited = engine.submit_many(kernels.spin, [1000] * 10, on_full="wait")
+        gate.release.set()
+        assert await wait_for(asyncio.gather(*waited)) == [b""] * 10
+        assert await wait_for(running) == "gate"
+        s = engine.stats()
+        assert s.tasks_cancelled == 3 and s.tasks_completed == 11, s
+
+
+async def test_counters_count_items(engine: aioultra.Engine) -> None:
+    s0 = engine.stats()
+    good = bytes.fromhex(
+        "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83"
+    )
+    items = [good] * 4000 + [b"\xc0"] * 6  # 6 malformed
+    results = await wait_for(engine.map(kernels.rlp_tx, items, return_exceptions=True))
+    assert sum(isinstance(r, aioultra.KernelError) for r in results) == 6
+    s1 = engine.stats()
+    assert s1.tasks_submitted - s0.tasks_submitted == 4006
+    assert s1.tasks_failed - s0.tasks_failed == 6
+    assert s1.tasks_completed - s0.tasks_completed == 4000
+    assert s1.batches_submitted - s0.batches_submitted == s1.batches_completed - s0.batches_completed > 1
+
+    def maybe(x: int) -> int:
+        if x % 10 == 0:
+            raise ValueError(x)
+        return x
+
+    out = await wait_for(engine.map(maybe, range(100), return_exceptions=True))
+    assert [isinstance(r, ValueError) for r in out] == [x % 10 == 0 for x in range(100)]
+    s2 = engine.stats()
+    assert s2.tasks_submitted - s1.tasks_submitted == 100
+    assert (s2.tasks_failed - s1.tasks_failed, s2.tasks_completed - s1.tasks_completed) == (10, 90)
+    with pytest.raises(ValueError, match=r"^0$"):  # the first failing item by index
+        await wait_for(engine.map(maybe, range(100)))
+
+
+async def test_kernel_results_are_decoded(engine: aioultra.Engine) -> None:
+    raw = bytes.fromhex(
+        "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83"
+    )
+    tx = await wait_for(engine.submit(kernels.rlp_tx, raw))
+    assert isinstance(tx, kernels.TxRecord) and tx.nonce == 9 and tx.chain_id == 1
+    record = await wait_for(engine.submit(kernels.rlp_tx, raw, raw=True))
+    assert isinstance(record, bytes) and kernels.TxRecord.from_record(record, raw) == tx
+    assert await wait_for(engine.map(kernels.rlp_tx, [raw])) == [tx]
+    args = (10**18, 5 * 10**21, 10**25)
+    out = kernels.univ2_amount_out_py(*args)
+    assert await wait_for(engine.submit(kernels.univ2_amount_out, *args)) == out
+    assert await wait_for(engine.submit(kernels.univ2_amount_out, args)) == out
+    encoded = b"".join(kernels.encode_u256(v) for v in args)
+    assert await wait_for(engine.submit(kernels.univ2_amount_out, encoded)) == out
+    assert await wait_for(engine.submit(kernels.univ2_amount_out, *args, raw=True)) == kernels.encode_u256(out)
+    assert await wait_for(engine.map(kernels.univ2_amount_in, [args, args])) == [kernels.univ2_amount_in_py(*args)] * 2
+    pools = (10**21, 2 * 10**21, 2 * 10**21, 11 * 10**20, 10**20)
+    assert await wait_for(engine.submit(kernels.univ2_backrun, *pools)) == kernels.univ2_backrun_py(*pools)
+    with pytest.raises(aioultra.InvalidTask, match="takes 3 ints"):
+        engine.submit(kernels.univ2_amount_out, 1, 2)
+    with pytest.raises(aioultra.InvalidTask, match="raw must be a bool"):
+        engine.submit(kernels.noop, raw=1)
