@@ -39,6 +39,7 @@ log = structlog.get_logger("aioultra")
 
 BATCH = 256
 MAX_PER_PASS = 4096
+_RESUME_RUN = 1024  # items of a waiting submit_many tried per C call
 
 KIND_KERNEL = 0  # one kernel call; result: the decoded output
 KIND_BATCH = 1  # a kernel batch of a map; result: None (the map reads its buffers)
@@ -152,6 +153,83 @@ class Waiting:
         self.future = future
         self.push = push  # queues it: returns the record address, raises QueueFull
 
+    def resume(self, ch: Channel) -> bool:
+        """Try to queue it: False while the pool is full, True once it is settled."""
+        fut = self.future
+        if fut.done():  # cancelled while waiting: never queued
+            _py_jobs.pop(fut._id, None)
+            return True
+        try:
+            fut._task = self.push()
+        except QueueFull:
+            return False
+        except BaseException as exc:  # EngineClosed: fail this one, go on with the next
+            _py_jobs.pop(fut._id, None)
+            fut.set_exception(exc)
+            return True
+        ch.pending[fut._id] = fut
+        return True
+
+    def waiting_futures(self) -> list[TaskFuture[Any]]:
+        """The futures not queued yet."""
+        return [self.future]
+
+
+class WaitingMany:
+    """A ``submit_many`` from item ``next`` on: queued in bulk (one C call per run of items)
+    as slots free; items cancelled while waiting are skipped."""
+
+    __slots__ = ("first_id", "futures", "next", "offsets", "out", "spec", "src", "stride", "tasks")
+
+    def __init__(
+        self, futures: list[TaskFuture[Any]], first_id: int, spec: Any, src: Any, offsets: Any, out: Any, stride: int
+    ) -> None:
+        self.futures = futures
+        self.next = 0
+        self.first_id = first_id
+        self.spec = spec
+        self.src = src
+        self.offsets = offsets  # uint64_t[n + 1]: item i is src[offsets[i] .. offsets[i + 1])
+        self.out = out  # NULL: inline outputs
+        self.stride = stride
+        self.tasks = _ffi.new("intptr_t[]", len(futures))
+
+    def resume(self, ch: Channel) -> bool:
+        """Queue as many items as fit: False while items are left (the pool is full)."""
+        futures, pending, tasks = self.futures, ch.pending, self.tasks
+        n, i = len(futures), self.next
+        while i < n:
+            if futures[i].done():
+                i += 1
+                continue
+            j, end = i + 1, min(n, i + _RESUME_RUN)  # a bounded run: the pool takes a prefix anyway
+            while j < end and not futures[j].done():
+                j += 1
+            out = self.out + i * self.stride if self.out != _ffi.NULL else _ffi.NULL
+            try:
+                got = _ffi.submit_many(
+                    ch.ptr, self.spec, self.first_id + i, j - i, self.src, self.offsets + i, out, tasks + i
+                )
+            except QueueFull:
+                self.next = i
+                return False
+            except BaseException as exc:  # EngineClosed: these items fail
+                for f in futures[i:j]:
+                    f.set_exception(exc)
+                i = j
+                continue
+            for k in range(i, i + got):
+                f = futures[k]
+                f._task = tasks[k]
+                pending[f._id] = f
+            i += got
+        self.next = n
+        return True
+
+    def waiting_futures(self) -> list[TaskFuture[Any]]:
+        """The futures not queued yet."""
+        return self.futures[self.next :]
+
 
 class Channel:
     """The completion channel of one event loop; created and drained on that loop's thread."""
@@ -170,7 +248,7 @@ class Channel:
         self.ptr = _ffi.channel_create(engine_ptr)
         self.fd = _ffi.channel_fd(self.ptr)
         self.pending: dict[int, TaskFuture[Any]] = {}
-        self.waiting: collections.deque[Waiting] = collections.deque()
+        self.waiting: collections.deque[Waiting | WaitingMany] = collections.deque()
         self.next_id = serial << _ID_BITS  # the loop thread's own id space: ids are next_id + 1, ...
         self._last_id = self.next_id + (1 << _ID_BITS) - 1
         self._buf = _ffi.new_completions(BATCH)
@@ -279,23 +357,9 @@ class Channel:
         """Queue waiting submissions in order until the pool is full again (loop thread)."""
         waiting = self.waiting
         while waiting:
-            w = waiting[0]
-            fut = w.future
-            if fut.done():  # cancelled while waiting: never queued
-                waiting.popleft()
-                _py_jobs.pop(fut._id, None)
-                continue
-            try:
-                fut._task = w.push()
-            except QueueFull:
+            if not waiting[0].resume(self):
                 return
-            except BaseException as exc:  # EngineClosed: fail this one, go on with the next
-                waiting.popleft()
-                _py_jobs.pop(fut._id, None)
-                fut.set_exception(exc)
-                continue
             waiting.popleft()
-            self.pending[fut._id] = fut
 
     def kick(self) -> None:
         """From any thread: make the loop run its drain (and so its waiting submissions)."""
@@ -329,7 +393,7 @@ class Channel:
         """Resolve every pending and waiting future with ``error`` (the engine is going away).
         Loop thread only, or any thread once the loop is closed (then the futures can have no
         callbacks to run)."""
-        futures = list(self.pending.items()) + [(w.future._id, w.future) for w in self.waiting]
+        futures = list(self.pending.items()) + [(f._id, f) for w in self.waiting for f in w.waiting_futures()]
         self.pending.clear()
         self.waiting.clear()
         for job_id, fut in futures:

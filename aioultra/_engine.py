@@ -65,6 +65,7 @@ class Engine(Submitting, Mapping):
         self._idle_waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
         self._n_workers = 0
         self._on_full = self.config.on_full
+        self._on_full_wait = self._on_full == "wait"
 
     # --- lifecycle ----------------------------------------------------------------------
 

@@ -180,21 +180,36 @@ class Mapping:
             push = _batch_push(ch, spec, job_id, count, src, c_offsets + start, out + start * stride, rcs + start)
             futures.append(self._queue_push(ch, fut, push, wait=True))
         await _gather(futures)
-        codes = _ffi.unpack(rcs, n)
-        buf = _ffi.buffer(out, n * stride)
+        return _kernel_results(kernel, inputs, _ffi.unpack(rcs, n), out, stride, raw, return_exceptions)
+
+
+def _kernel_results(
+    kernel: Kernel[Any], inputs: list[Any], codes: list[int], out: Any, stride: int, raw: bool, return_exceptions: bool
+) -> list[Any]:
+    """Per-item results of a kernel map from its rcs and output buffer (decoded unless raw)."""
+    n = len(codes)
+    if min(codes) >= 0 and (stride == 0 or codes.count(stride) == n):  # no failure, fixed-size outputs
+        if stride == 0:
+            outs: list[Any] = [b""] * n
+        else:
+            data = _ffi.buffer(out, n * stride)[:]
+            outs = [data[i : i + stride] for i in range(0, n * stride, stride)]
         decode = None if raw else kernel._decode
-        results: list[Any] = []
-        append = results.append
-        for i, rc in enumerate(codes):
-            if rc < 0:
-                error = KernelError(kernel.name, int(rc), index=i)
-                if not return_exceptions:
-                    raise error
-                append(error)
-            else:
-                data = buf[i * stride : i * stride + rc]
-                append(data if decode is None else decode(data, inputs[i]))
-        return results
+        return outs if decode is None else list(map(decode, outs, inputs))
+    buf = _ffi.buffer(out, n * stride)
+    decode = None if raw else kernel._decode
+    results: list[Any] = []
+    append = results.append
+    for i, rc in enumerate(codes):
+        if rc < 0:
+            error = KernelError(kernel.name, int(rc), index=i)
+            if not return_exceptions:
+                raise error
+            append(error)
+        else:
+            item = buf[i * stride : i * stride + rc]
+            append(item if decode is None else decode(item, inputs[i]))
+    return results
 
 
 def _batch_push(

@@ -10,6 +10,7 @@ its channel's FIFO for a free slot).
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable, Iterable
 from itertools import accumulate
@@ -22,6 +23,7 @@ from ._bridge import (
     Channel,
     TaskFuture,
     Waiting,
+    WaitingMany,
     _prepare,
     forget_py_job,
     register_py_job,
@@ -42,6 +44,8 @@ T_in = TypeVar("T_in")
 _ASYNC_FLAGS = 0x80 | 0x100 | 0x200  # CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _PY_SPECS: dict[tuple[int, int, int], Any] = {}
 _EFULL = _ffi.EFULL
+_channel_submit = _ffi.channel_submit
+_get_running_loop = asyncio._get_running_loop
 
 
 def check_priority(priority: object) -> int:
@@ -133,6 +137,7 @@ class Submitting:
 
     _state: str
     _on_full: str
+    _on_full_wait: bool
     _channels: dict[asyncio.AbstractEventLoop, Channel]
 
     if TYPE_CHECKING:
@@ -217,27 +222,54 @@ class Submitting:
         """
         if self._state != "running":
             self._submittable()
-        loop, ch = self._current_channel()
+        loop = _get_running_loop()
+        ch = self._channels.get(loop) if loop is not None else None
+        if ch is None:
+            loop, ch = self._current_channel()
         if isinstance(target, Kernel):
             if kwargs:
                 raise InvalidTask(f"kernel {target.name!r} takes no keyword arguments, got {sorted(kwargs)}")
-            prio = DEFAULT_PRIORITY if priority is None else check_priority(priority)
-            data = target.encode(args)
-            spec = target.spec(prio, 0 if deadline_us is None else deadline_ns(deadline_us))
-            fut: TaskFuture[Any] = TaskFuture(loop=loop)
-            _prepare(fut, KIND_KERNEL)
-            fut._fn = target
-            if raw is not False and check_raw(raw):
-                fut._decode = None
+            # the common cases first: no encoder and no input or one bytes; default options
+            if target._encode is None and not args:
+                data: Any = b""
+            elif target._encode is None and len(args) == 1 and type(args[0]) is bytes:
+                data = args[0]
             else:
-                fut._decode = target._decode
-            src = _ffi.from_buffer(data) if data else _ffi.NULL
+                data = target.encode(args)
+            if priority is None and deadline_us is None:
+                spec = target._default_spec
+            else:
+                prio = DEFAULT_PRIORITY if priority is None else check_priority(priority)
+                spec = target.spec(prio, deadline_ns(deadline_us))
+            fut: TaskFuture[Any] = TaskFuture(loop=loop)
+            fut._kind = KIND_KERNEL
+            fut._fn = target
+            fut._decode = None if raw is not False and check_raw(raw) else target._decode
             fut._keep = data
-            out = _ffi.NULL
+            fut._value = fut._error = None
+            if data:
+                src = fut._args = _ffi.from_buffer(data)  # kept alive with the future
+                size = len(src)
+            else:
+                src = fut._args = _ffi.NULL
+                size = 0
             if target.out_size > _ffi.INLINE_OUT:
                 out = fut._out = _ffi.new("uint8_t[]", target.out_size)
-            fut._args = src  # keeps the input pointer's cdata alive with the future
-            return self._queue(ch, fut, spec, src, len(src) if data else 0, out, on_full)
+            else:
+                out = fut._out = None
+            if out is None:
+                out = _ffi.NULL
+            if on_full is None and not (self._on_full_wait and ch.waiting):  # the hot path, inline
+                fut._task = 0
+                ch.next_id += 1
+                job_id = fut._id = ch.next_id
+                rc = _channel_submit(ch.ptr, spec, job_id, src, size, out)
+                if rc > 0:
+                    fut._task = rc
+                    ch.pending[job_id] = fut
+                    return fut
+                ch.next_id -= 1  # not queued: _queue takes the id again
+            return self._queue(ch, fut, spec, src, size, out, on_full)
         if isinstance(target, Task):
             if args or kwargs:
                 raise InvalidTask("a Task takes no arguments: put them on the task object")
@@ -267,7 +299,8 @@ class Submitting:
         self, ch: Channel, fut: TaskFuture[Any], spec: Any, src: Any, size: int, out: Any, on_full: str | None
     ) -> TaskFuture[Any]:
         """Queue ``fut``'s task now, or (``on_full="wait"``) behind the channel's waiters."""
-        wait = self._wait_policy(on_full)
+        wait = self._on_full_wait if on_full is None else self._wait_policy(on_full)
+        fut._task = 0
         ch.next_id += 1
         job_id = fut._id = ch.next_id
         python = fut._kind == KIND_PYTHON
@@ -429,73 +462,36 @@ class Submitting:
         big = stride > _ffi.INLINE_OUT
         out = _ffi.new("uint8_t[]", n * stride) if big else _ffi.NULL
         first = ch.take_ids(n)
+        keep = (keep, out)  # the inputs and the outputs, alive until every future resolved
         futures: list[TaskFuture[Any]] = []
         append = futures.append
         for i in range(n):
             fut: TaskFuture[Any] = TaskFuture(loop=loop)
-            _prepare(fut, KIND_KERNEL)
+            fut._kind = KIND_KERNEL
+            fut._task = 0
             fut._id = first + i
             fut._fn = kernel
             fut._decode = decode
             fut._keep = inputs[i]
             fut._args = keep
-            if big:
-                fut._out = out + i * stride
+            fut._out = out + i * stride if big else None
+            fut._value = fut._error = None
             append(fut)
-        c_offsets = _ffi.new("uint64_t[]", offsets)
-        tasks = _ffi.new("intptr_t[]", n)
-        done = 0
-        pending = ch.pending
-        while done < n and not (wait and ch.waiting):
-            try:
-                got = _ffi.submit_many(
-                    ch.ptr,
-                    spec,
-                    first + done,
-                    n - done,
-                    src,
-                    c_offsets + done,
-                    out + done * stride if big else _ffi.NULL,
-                    tasks + done,
-                )
-            except QueueFull:
-                if self._retry_after_full():
-                    continue
-                if wait:
-                    break
-                for f in futures[:done]:
-                    f.cancel()
-                raise QueueFull(
-                    f"submit_many: in-flight tasks reached queue_capacity after {done} of {n} items "
-                    "(on_full='raise'; those were cancelled)"
-                ) from None
-            for i in range(done, done + got):
-                fut = futures[i]
-                fut._task = tasks[i]
-                pending[fut._id] = fut
-            done += got
-        if done < n:
-            ch_ptr = ch.ptr
-            for i in range(done, n):
-                ch.waiting.append(
-                    Waiting(futures[i], _one_of_many(ch_ptr, spec, first + i, src, offsets, i, out, stride, big))
-                )
+        w = WaitingMany(futures, first, spec, src, _ffi.new("uint64_t[]", offsets), out, stride)
+        if wait and ch.waiting:  # behind earlier waiters
+            ch.waiting.append(w)
             ch.retry_waiting()
+            return futures
+        while not w.resume(ch):
+            if self._retry_after_full():
+                continue
+            if wait:
+                ch.waiting.append(w)
+                break
+            for f in futures[: w.next]:
+                f.cancel()
+            raise QueueFull(
+                f"submit_many: in-flight tasks reached queue_capacity after {w.next} of {n} items "
+                "(on_full='raise'; those were cancelled)"
+            )
         return futures
-
-
-def _one_of_many(
-    ch_ptr: Any, spec: Any, job_id: int, src: Any, offsets: list[int], i: int, out: Any, stride: int, big: bool
-) -> Callable[[], int]:
-    """The push of item ``i`` of a submit_many, for its turn in the waiting FIFO."""
-    data = src + offsets[i] if src != _ffi.NULL else _ffi.NULL
-    size = offsets[i + 1] - offsets[i]
-    dst = out + i * stride if big else _ffi.NULL
-
-    def push() -> int:
-        rc = _ffi.channel_submit(ch_ptr, spec, job_id, data, size, dst)
-        if rc < 0:
-            _ffi.check(rc, "submit_many")
-        return rc
-
-    return push

@@ -99,7 +99,7 @@ class Kernel(Generic[R]):
         out_size: bytes of output space given to each call (0 for kernels that return nothing).
     """
 
-    __slots__ = ("_ctx", "_decode", "_encode", "_fn", "_keep", "_specs", "name", "out_size")
+    __slots__ = ("_ctx", "_decode", "_default_spec", "_encode", "_fn", "_keep", "_specs", "name", "out_size")
 
     def __init__(
         self,
@@ -128,6 +128,7 @@ class Kernel(Generic[R]):
         self._specs: dict[tuple[int, int], Any] = {}
         self.name = name
         self.out_size = out_size
+        self._default_spec = _ffi.spec(self._fn, self._ctx, out_size, 0, 5, 1)  # priority 5, no deadline
 
     @classmethod
     def from_pointer(

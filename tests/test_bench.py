@@ -178,3 +178,18 @@ def test_floor_round_trip() -> None:
             _ffi.floor_round_trip(-1, absent, 0, False, 10)
         with pytest.raises(OSError):
             _ffi.floor_round_trip(absent, -1, 0, False, 10)
+
+
+async def test_submission_suite_tiny() -> None:
+    """The submission suite on the test's loop (asyncio and uvloop): every figure present and
+    positive, and its targets evaluated."""
+    from aioultra.bench import submission
+
+    s = await submission.run_suite(submission.TINY)
+    for key in ("floor_us", "gather.submit_us", "gather.rie_us", "coroutines.submit_us", "loop_cost.noop_us"):
+        assert s[key] > 0, key
+    for key in ("submit_many_noop", "map_noop", "map_spin0", "map_univ2", "map_rlp_tx", "map_rlp_tx_raw"):
+        assert s["items." + key] > 0, key
+    assert s["batches_submitted"] > 0  # the maps ran as batch tasks
+    found = targets.evaluate_submission({"loop": {"submission": s}})
+    assert len(found) == 6 and all(isinstance(t["met"], bool) for t in found)

@@ -1,4 +1,5 @@
-"""``python -m aioultra.bench [--quick] [--json FILE] [--loops asyncio,uvloop] [--shapes-only] [--check-targets]``."""
+"""``python -m aioultra.bench [--quick] [--json FILE] [--loops asyncio,uvloop] [--shapes-only] [--submission-only]
+[--no-submission] [--check-targets]``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 import aioultra
 from aioultra import kernels
 
-from . import shapes, targets
+from . import shapes, submission, targets
 from .common import Progress, percentile
 
 
@@ -215,6 +216,8 @@ def _print_report(report: dict[str, Any]) -> None:
         for name, tp in report["map"].items():
             print(f"{name:40} {tp:14,.0f}")
     for loop_kind, suite in report["loops"].items():
+        if "submission" in suite:
+            submission.print_suite(loop_kind, suite["submission"])
         if "shapes" in suite:
             shapes.print_suite(loop_kind, suite["shapes"])
     print("\nratios (x) are against run_in_executor(ThreadPoolExecutor) measured in the same run")
@@ -237,7 +240,13 @@ def main(argv: list[str] | None = None) -> int:
         "--shapes-only", action="store_true", help="only the traffic-shape suite (pauses, bursts, floors, CPU use)"
     )
     parser.add_argument(
-        "--check-targets", action="store_true", help="print each target of the shapes suite as met / not met"
+        "--submission-only",
+        action="store_true",
+        help="only the submission suite (concurrent awaits, the asyncio floor, submit cost, items/s)",
+    )
+    parser.add_argument("--no-submission", action="store_true", help="skip the submission suite")
+    parser.add_argument(
+        "--check-targets", action="store_true", help="print each target (shapes and submission suites) as met / not met"
     )
     parser.add_argument(
         "--tune",
@@ -263,12 +272,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.shapes_only and args.no_shapes:
         parser.error("--shapes-only and --no-shapes exclude each other")
+    if args.submission_only and (args.shapes_only or args.no_submission):
+        parser.error("--submission-only excludes --shapes-only and --no-submission")
     counts = shapes.QUICK if args.quick else shapes.FULL
-    classic = not args.shapes_only
+    only = args.shapes_only or args.submission_only
+    classic = not only
     with_map = classic and not args.no_map
-    with_shapes = not args.no_shapes
+    with_shapes = not args.no_shapes and not args.submission_only
+    with_submission = not args.no_submission and not args.shapes_only
     total = (len(loops) * 10 + 1 if classic else 0) + (4 if with_map else 0)
-    progress = Progress(total + (len(loops) * shapes.STEPS if with_shapes else 0))
+    total += len(loops) * shapes.STEPS if with_shapes else 0
+    progress = Progress(total + (len(loops) * submission.STEPS if with_submission else 0))
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.platform()}, "
         f"Python {platform.python_version()}",
@@ -283,17 +297,21 @@ def main(argv: list[str] | None = None) -> int:
         report["map"] = _run_loop(
             "uvloop" if "uvloop" in loops else "asyncio", lambda: _map_suite(args.quick, progress)
         )
+    if with_submission:
+        sub_counts = submission.QUICK if args.quick else submission.FULL
+        for kind in loops:
+            report["loops"][kind]["submission"] = _run_loop(kind, lambda: submission.run_suite(sub_counts, progress))
     if with_shapes:
         for kind in loops:
             report["loops"][kind]["shapes"] = _run_loop(kind, lambda: shapes.run_suite(counts, progress))
-        report["targets"] = targets.evaluate(report["loops"])
+    report["targets"] = targets.evaluate(report["loops"]) + targets.evaluate_submission(report["loops"])
     progress.finish()
     _print_report(report)
     if args.check_targets:
-        if with_shapes:
+        if report["targets"]:
             targets.print_targets(report["targets"], targets.python_floor(report["loops"]))
         else:
-            print("\n--check-targets: the targets need the shapes suite (drop --no-shapes)")
+            print("\n--check-targets: the targets need the shapes or the submission suite")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)
