@@ -43,6 +43,7 @@ R = TypeVar("R")
 T_in = TypeVar("T_in")
 _ASYNC_FLAGS = 0x80 | 0x100 | 0x200  # CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _PY_SPECS: dict[tuple[int, int, int], Any] = {}
+_BYTES_ONLY = {bytes}
 _EFULL = _ffi.EFULL
 _channel_submit = _ffi.channel_submit
 _get_running_loop = asyncio._get_running_loop
@@ -108,7 +109,7 @@ def _not_submittable(target: object) -> InvalidTask:
 
 def encode_items(kernel: Kernel[Any], items: list[Any]) -> list[Any]:
     """Every item's input buffer, ``kernel.encode((item,))``; InvalidTask names a bad item."""
-    if kernel._encode is None and all(type(x) is bytes for x in items):
+    if kernel._encode is None and set(map(type, items)) <= _BYTES_ONLY:
         return items  # the common case, checked at C speed
     encode = kernel.encode
     out = []
