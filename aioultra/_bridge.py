@@ -294,7 +294,7 @@ class Channel:
                 return
         if self.waiting:
             self.retry_waiting()  # kicked by another loop's drain: slots are free
-        if not self.pending:
+        if not self.pending and not self.waiting:
             self._on_idle()
 
     def _drain_batch(self) -> int:

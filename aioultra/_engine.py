@@ -199,7 +199,7 @@ class Engine(Submitting, Mapping):
         return freed
 
     def _has_pending(self) -> bool:
-        return any(ch.pending and not ch.loop.is_closed() for ch in list(self._channels.values()))
+        return any((ch.pending or ch.waiting) and not ch.loop.is_closed() for ch in list(self._channels.values()))
 
     def _on_channel_idle(self) -> None:
         waiter = self._idle_waiter

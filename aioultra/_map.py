@@ -141,15 +141,19 @@ class Mapping:
         loop, ch = self._current_channel()
         chunk = self._chunk_size(len(items))
         futures: list[TaskFuture[Any]] = []
-        for start in range(0, len(items), chunk):
-            part = items[start : start + chunk]
-            spec = py_spec(prio, deadline, len(part))
-            fut: TaskFuture[Any] = TaskFuture(loop=loop)
-            _prepare(fut, KIND_PY_BATCH)
-            fut._fn, fut._args = fn, part
-            fut._id = job_id = ch.take_ids(1)
-            register_py_job(job_id, fut)
-            futures.append(self._queue_push(ch, fut, _batch_push(ch, spec, job_id, len(part)), wait=True))
+        try:
+            for start in range(0, len(items), chunk):
+                part = items[start : start + chunk]
+                spec = py_spec(prio, deadline, len(part))
+                fut: TaskFuture[Any] = TaskFuture(loop=loop)
+                _prepare(fut, KIND_PY_BATCH)
+                fut._fn, fut._args = fn, part
+                fut._id = job_id = ch.take_ids(1)
+                register_py_job(job_id, fut)
+                futures.append(self._queue_push(ch, fut, _batch_push(ch, spec, job_id, len(part)), wait=True))
+        except BaseException:
+            _cancel(futures)  # e.g. EngineClosed part-way: what was queued must not run unawaited
+            raise
         results = [r for part in await _gather(futures) for r in part]
         if not return_exceptions:
             for r in results:
@@ -170,15 +174,19 @@ class Mapping:
         spec = kernel.spec(prio, deadline)
         chunk = self._chunk_size(n)
         futures: list[TaskFuture[Any]] = []
-        for start in range(0, n, chunk):
-            count = min(chunk, n - start)
-            fut: TaskFuture[Any] = TaskFuture(loop=loop)
-            _prepare(fut, KIND_BATCH)
-            fut._fn = kernel
-            fut._keep = (keep, c_offsets, out, rcs)
-            fut._id = job_id = ch.take_ids(1)
-            push = _batch_push(ch, spec, job_id, count, src, c_offsets + start, out + start * stride, rcs + start)
-            futures.append(self._queue_push(ch, fut, push, wait=True))
+        try:
+            for start in range(0, n, chunk):
+                count = min(chunk, n - start)
+                fut: TaskFuture[Any] = TaskFuture(loop=loop)
+                _prepare(fut, KIND_BATCH)
+                fut._fn = kernel
+                fut._keep = (keep, c_offsets, out, rcs)
+                fut._id = job_id = ch.take_ids(1)
+                push = _batch_push(ch, spec, job_id, count, src, c_offsets + start, out + start * stride, rcs + start)
+                futures.append(self._queue_push(ch, fut, push, wait=True))
+        except BaseException:
+            _cancel(futures)  # e.g. EngineClosed part-way: what was queued must not run unawaited
+            raise
         await _gather(futures)
         return _kernel_results(kernel, inputs, _ffi.unpack(rcs, n), out, stride, raw, return_exceptions)
 
@@ -230,13 +238,17 @@ def _batch_push(
     return push
 
 
+def _cancel(futures: list[TaskFuture[Any]]) -> None:
+    """Cancel every chunk not finished (their tasks must not run) and forget them."""
+    for fut in futures:
+        fut.cancel()
+    futures.clear()  # the traceback keeps the caller's frame: it must not keep the futures
+
+
 async def _gather(futures: list[TaskFuture[Any]]) -> list[Any]:
-    """Await every chunk; on an error or a cancellation, cancel the unfinished ones (their tasks
-    must not run)."""
+    """Await every chunk; on an error or a cancellation, cancel the unfinished ones."""
     try:
         return await asyncio.gather(*futures)
     except BaseException:
-        for fut in futures:
-            fut.cancel()
-        futures.clear()  # the traceback keeps this frame: it must not keep the futures
+        _cancel(futures)
         raise

@@ -253,3 +253,32 @@ async def test_kernel_results_are_decoded(engine: aioultra.Engine) -> None:
         engine.submit(kernels.univ2_amount_out, 1, 2)
     with pytest.raises(aioultra.InvalidTask, match="raw must be a bool"):
         engine.submit(kernels.noop, raw=1)
+
+
+async def test_aclose_drains_submissions_waiting_on_another_loop() -> None:
+    """A normal close waits for submissions still waiting for a slot, on any loop: they run
+    (not EngineClosed) once this loop's tasks free the slots."""
+    engine = one_worker(queue_capacity=2)
+    await engine.start()
+    gate = Gate()
+    running = engine.submit(gate)
+    await gate.wait_started()
+    mine = engine.submit(kernels.noop)  # the pool is full now
+    waiting = threading.Event()
+    result: dict[str, Any] = {}
+
+    async def other() -> None:
+        futures = [engine.submit(kernels.spin, 1000, on_full="wait") for _ in range(3)]
+        waiting.set()
+        result["out"] = await asyncio.gather(*futures, return_exceptions=True)
+
+    thread = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(other(), 30)))
+    thread.start()
+    assert await asyncio.to_thread(waiting.wait, 30)
+    closing = asyncio.ensure_future(engine.aclose())
+    await asyncio.sleep(0)
+    gate.release.set()
+    await wait_for(closing)
+    await asyncio.to_thread(thread.join, 30)
+    assert await wait_for(running) == "gate" and await wait_for(mine) == b""
+    assert result["out"] == [b""] * 3
