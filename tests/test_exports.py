@@ -14,6 +14,7 @@ EXPECTED = {
     "NodeStats",
     "QueueFull",
     "Task",
+    "TaskFuture",
     "Topology",
     "UltraEngineError",
     "WorkerStats",
