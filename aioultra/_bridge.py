@@ -55,6 +55,11 @@ _py_jobs: dict[int, TaskFuture[Any]] = {}
 T = TypeVar("T")
 
 
+def ids_exhausted() -> UltraEngineError:
+    """The error when a loop's channel has used its 2**40 task ids."""
+    return UltraEngineError("this event loop's channel used up its 2**40 task ids: open a new event loop")
+
+
 class TaskFuture(asyncio.Future[T]):
     """The future of one submission: an :class:`asyncio.Future` that ``engine.submit`` returns
     with the task already queued (or waiting for a slot, with ``on_full="wait"``).
@@ -250,21 +255,23 @@ class Channel:
         self.pending: dict[int, TaskFuture[Any]] = {}
         self.waiting: collections.deque[Waiting | WaitingMany] = collections.deque()
         self.next_id = serial << _ID_BITS  # the loop thread's own id space: ids are next_id + 1, ...
-        self._last_id = self.next_id + (1 << _ID_BITS) - 1
+        self.last_id = self.next_id + (1 << _ID_BITS) - 1
         self._buf = _ffi.new_completions(BATCH)
         self._on_idle = on_idle
         self._on_slots_freed = on_slots_freed
         self._closed = False
         self._fd_lock = threading.Lock()  # kick() from another thread vs destroy() closing the fd
         self._on_close_request: Callable[[Channel], None] | None = None
+        self._drop_waiting_requested = False  # set by another loop's cancel_all, handled in _drain
+        self.reaper_armed = False  # the engine's timer that reclaims slots for waiters is set
         loop.add_reader(self.fd, self._on_readable)
 
     def take_ids(self, n: int) -> int:
         """Reserve ``n`` consecutive task ids (loop thread); returns the first."""
         first = self.next_id + 1
+        if self.next_id + n > self.last_id:
+            raise ids_exhausted()
         self.next_id += n
-        if self.next_id > self._last_id:
-            raise UltraEngineError("this loop's channel used up its 2**40 task ids")
         return first
 
     # --- loop side --------------------------------------------------------------------
@@ -280,6 +287,9 @@ class Channel:
         if close_request is not None:
             close_request(self)
             return
+        if self._drop_waiting_requested:  # another loop's aclose(cancel_pending=True)
+            self._drop_waiting_requested = False
+            self.drop_waiting(EngineClosed("the engine closed before the task was queued; it was not run"))
         handled = 0
         while True:
             n = self._drain_batch()
@@ -382,20 +392,39 @@ class Channel:
             os.eventfd_write(self.fd, 1)
         return True
 
-    def cancel_all(self) -> None:
-        """Mark every in-flight task cancelled (workers skip those not yet started), and drop
-        the waiting submissions (they fail with EngineClosed when the channel closes)."""
+    def cancel_all(self, on_own_thread: bool) -> None:
+        """Mark every in-flight task cancelled (workers skip those not yet started) and fail the
+        submissions waiting for a slot with EngineClosed: at once on the channel's own loop
+        thread, else through its eventfd (its futures belong to its loop)."""
         for fut in list(self.pending.values()):
             if fut._task:
                 _ffi.task_cancel_at(fut._task, fut._id)
+        if not self.waiting:
+            return
+        if on_own_thread:
+            self.drop_waiting(EngineClosed("the engine closed before the task was queued; it was not run"))
+        else:
+            self._drop_waiting_requested = True
+            self.kick()
+
+    def drop_waiting(self, error: Exception | None) -> None:
+        """Forget every waiting submission (never queued); fail its future with ``error`` (None:
+        the loop is closed, nobody awaits them)."""
+        waiting = [f for w in self.waiting for f in w.waiting_futures()]
+        self.waiting.clear()
+        for fut in waiting:
+            _py_jobs.pop(fut._id, None)
+            if error is not None and not fut.done():
+                with contextlib.suppress(RuntimeError):  # its loop is closed
+                    fut.set_exception(error)
 
     def fail_pending(self, error: Exception) -> None:
         """Resolve every pending and waiting future with ``error`` (the engine is going away).
         Loop thread only, or any thread once the loop is closed (then the futures can have no
         callbacks to run)."""
-        futures = list(self.pending.items()) + [(f._id, f) for w in self.waiting for f in w.waiting_futures()]
+        self.drop_waiting(error)
+        futures = list(self.pending.items())
         self.pending.clear()
-        self.waiting.clear()
         for job_id, fut in futures:
             _py_jobs.pop(job_id, None)
             fut._task = 0
@@ -406,7 +435,7 @@ class Channel:
     def reap(self) -> bool:
         """For a channel whose loop is closed: drain what arrived (freeing the records, dropping
         the results); returns True when nothing of it is in flight any more (safe to destroy)."""
-        self.waiting.clear()
+        self.drop_waiting(None)
         while True:
             n = _ffi.channel_drain(self.ptr, self._buf, BATCH)
             for i in range(n):
@@ -449,4 +478,4 @@ class Channel:
             if ptr is not None:
                 _ffi.channel_destroy(ptr)
         self.pending.clear()
-        self.waiting.clear()
+        self.drop_waiting(None)

@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 
 from . import _ffi
-from ._bridge import Channel
+from ._bridge import Channel, Waiting, WaitingMany
 from ._config import EngineConfig
 from ._errors import EngineClosed
 from ._map import Mapping
@@ -33,6 +33,7 @@ log = structlog.get_logger("aioultra")
 
 _NEW, _RUNNING, _CLOSING, _CLOSED = "new", "running", "closing", "closed"
 _REAP_CLOSING_S = 0.1  # after stop: how often to look for loops that closed before closing their channel
+_REAP_WAITING_S = 0.05  # while submissions wait: how often to reclaim slots held by loops that closed
 _live: weakref.WeakSet[Engine] = weakref.WeakSet()
 _get_running_loop = asyncio._get_running_loop
 
@@ -177,8 +178,9 @@ class Engine(Submitting, Mapping):
             self._shutdown()
 
     def _cancel_all(self) -> None:
+        current = _running_loop()
         for ch in list(self._channels.values()):
-            ch.cancel_all()
+            ch.cancel_all(ch.loop is current)
 
     def _reap_closed_loops(self) -> bool:
         """Free the records of completions sent to event loops that have since closed (nobody
@@ -196,7 +198,30 @@ class Engine(Submitting, Mapping):
                     ch.destroy()
                     self._dead_channels.remove(ch)
                 freed = freed or len(ch.pending) < before
+            waiting = [ch for ch in self._channels.values() if ch.waiting] if freed else []
+        for ch in waiting:  # the freed slots are theirs: each retries on its own loop
+            ch.kick()
         return freed
+
+    def _wait_in_line(self, ch: Channel, entry: Waiting | WaitingMany) -> None:
+        """Queue ``entry`` behind ``ch``'s waiters and try at once (a slot may have come free
+        since: another loop's drain kicks only channels it sees waiting). While waiters remain,
+        slots held by loops that closed are reclaimed on a timer: nothing else frees them."""
+        ch.waiting.append(entry)
+        ch.retry_waiting()
+        if ch.waiting and not ch.reaper_armed:
+            ch.reaper_armed = True
+            ch.loop.call_later(_REAP_WAITING_S, self._reap_for_waiters, ch)
+
+    def _reap_for_waiters(self, ch: Channel) -> None:
+        ch.reaper_armed = False
+        if self._ptr is None or self._state == _CLOSED or not ch.waiting:
+            return
+        if self._reap_closed_loops():
+            ch.retry_waiting()
+        if ch.waiting:
+            ch.reaper_armed = True
+            ch.loop.call_later(_REAP_WAITING_S, self._reap_for_waiters, ch)
 
     def _has_pending(self) -> bool:
         return any((ch.pending or ch.waiting) and not ch.loop.is_closed() for ch in list(self._channels.values()))
@@ -279,7 +304,7 @@ class Engine(Submitting, Mapping):
         if self._ptr is None or self._forked:
             return
         for ch in list(self._channels.values()):
-            ch.cancel_all()
+            ch.cancel_all(False)
         _ffi.engine_stop(self._ptr)
         self._state = _CLOSED
 

@@ -150,7 +150,8 @@ class Mapping:
                 fut._fn, fut._args = fn, part
                 fut._id = job_id = ch.take_ids(1)
                 register_py_job(job_id, fut)
-                futures.append(self._queue_push(ch, fut, _batch_push(ch, spec, job_id, len(part)), wait=True))
+                push = _batch_push(ch, spec, job_id, len(part))
+                futures.append(self._queue_push(ch, fut, push, wait=True, retry=not ch.waiting))  # FIFO
         except BaseException:
             _cancel(futures)  # e.g. EngineClosed part-way: what was queued must not run unawaited
             raise
@@ -183,7 +184,7 @@ class Mapping:
                 fut._keep = (keep, c_offsets, out, rcs)
                 fut._id = job_id = ch.take_ids(1)
                 push = _batch_push(ch, spec, job_id, count, src, c_offsets + start, out + start * stride, rcs + start)
-                futures.append(self._queue_push(ch, fut, push, wait=True))
+                futures.append(self._queue_push(ch, fut, push, wait=True, retry=not ch.waiting))  # FIFO
         except BaseException:
             _cancel(futures)  # e.g. EngineClosed part-way: what was queued must not run unawaited
             raise

@@ -26,6 +26,7 @@ from ._bridge import (
     WaitingMany,
     _prepare,
     forget_py_job,
+    ids_exhausted,
     register_py_job,
 )
 from ._config import ON_FULL_POLICIES
@@ -44,6 +45,7 @@ T_in = TypeVar("T_in")
 _ASYNC_FLAGS = 0x80 | 0x100 | 0x200  # CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _PY_SPECS: dict[tuple[int, int, int], Any] = {}
 _BYTES_ONLY = {bytes}
+_BYTES_TYPES = {bytes, bytearray}
 _EFULL = _ffi.EFULL
 _channel_submit = _ffi.channel_submit
 _get_running_loop = asyncio._get_running_loop
@@ -124,10 +126,12 @@ def encode_items(kernel: Kernel[Any], items: list[Any]) -> list[Any]:
 def join_inputs(inputs: list[Any]) -> tuple[Any, Any, list[int]]:
     """The inputs as one buffer: (keepalive, data pointer, offsets)."""
     joined = b"".join(inputs)  # C speed; bytes, bytearray and C-contiguous memoryviews
-    lengths: Iterable[int] = map(len, inputs)
+    lengths: Iterable[int]
+    if set(map(type, inputs)) <= _BYTES_TYPES:
+        lengths = map(len, inputs)
+    else:  # a memoryview's len counts items, which may be wider than a byte: count bytes
+        lengths = (x.nbytes if type(x) is memoryview else len(x) for x in inputs)
     offsets = [0, *accumulate(lengths)]
-    if offsets[-1] != len(joined):  # some memoryview's items are wider than a byte: count bytes
-        offsets = [0, *accumulate(memoryview(x).nbytes for x in inputs)]
     src = _ffi.from_buffer(joined) if joined else _ffi.NULL
     return (joined, src), src, offsets
 
@@ -147,6 +151,7 @@ class Submitting:
         def _submittable(self) -> None: ...
         def _retry_after_full(self) -> bool: ...
         def _current_channel(self) -> tuple[asyncio.AbstractEventLoop, Channel]: ...
+        def _wait_in_line(self, ch: Channel, entry: Waiting | WaitingMany) -> None: ...
 
     # Types: a kernel's result type, bytes with raw=True, a Task's R, a callable's R with its
     # arguments checked (P). A callable submitted with options (priority=, deadline_us=,
@@ -260,8 +265,8 @@ class Submitting:
                 out = fut._out = None
             if out is None:
                 out = _ffi.NULL
-            if on_full is None and not (self._on_full_wait and ch.waiting):  # the hot path, inline
-                fut._task = 0
+            if on_full is None and not (self._on_full_wait and ch.waiting) and ch.next_id < ch.last_id:
+                fut._task = 0  # the hot path, inline
                 ch.next_id += 1
                 job_id = fut._id = ch.next_id
                 rc = _channel_submit(ch.ptr, spec, job_id, src, size, out)
@@ -302,6 +307,8 @@ class Submitting:
         """Queue ``fut``'s task now, or (``on_full="wait"``) behind the channel's waiters."""
         wait = self._on_full_wait if on_full is None else self._wait_policy(on_full)
         fut._task = 0
+        if ch.next_id >= ch.last_id:
+            raise ids_exhausted()
         ch.next_id += 1
         job_id = fut._id = ch.next_id
         python = fut._kind == KIND_PYTHON
@@ -340,8 +347,7 @@ class Submitting:
                 fut._task = task
                 ch.pending[fut._id] = fut
                 return fut
-        ch.waiting.append(Waiting(fut, push))
-        ch.retry_waiting()  # a slot may have come free since (another loop's drain)
+        self._wait_in_line(ch, Waiting(fut, push))
         return fut
 
     def _wait_policy(self, on_full: str | None) -> bool:
@@ -480,14 +486,13 @@ class Submitting:
             append(fut)
         w = WaitingMany(futures, first, spec, src, _ffi.new("uint64_t[]", offsets), out, stride)
         if wait and ch.waiting:  # behind earlier waiters
-            ch.waiting.append(w)
-            ch.retry_waiting()
+            self._wait_in_line(ch, w)
             return futures
         while not w.resume(ch):
             if self._retry_after_full():
                 continue
             if wait:
-                ch.waiting.append(w)
+                self._wait_in_line(ch, w)
                 break
             for f in futures[: w.next]:
                 f.cancel()

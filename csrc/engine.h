@@ -44,7 +44,8 @@ typedef struct aio_worker {
     /* statistics: written by the owner (relaxed), read by anyone */
     _Atomic int32_t cpu;
     _Atomic int32_t pinned;
-    _Atomic uint64_t executed, completed, failed, cancelled, expired; /* items, as aio_engine_stats */
+    _Atomic uint64_t executed;                          /* task records run (a batch is one) */
+    _Atomic uint64_t completed, failed, cancelled, expired; /* items, as aio_engine_stats */
     _Atomic uint64_t batches;                                        /* batch tasks finished */
     _Atomic uint64_t steals_local, steals_remote, parks;
     _Atomic int32_t tid;

@@ -282,3 +282,136 @@ async def test_aclose_drains_submissions_waiting_on_another_loop() -> None:
     await asyncio.to_thread(thread.join, 30)
     assert await wait_for(running) == "gate" and await wait_for(mine) == b""
     assert result["out"] == [b""] * 3
+
+
+# ---- review findings (each failed before its fix) ----
+
+
+async def test_a_waiter_gets_the_slots_of_a_loop_that_closed() -> None:
+    """Slots held by a loop that closed with tasks in flight are reclaimed for a waiter (no
+    other completion would ever retry it), and the close does not hang."""
+    async with one_worker(queue_capacity=2) as engine:
+
+        async def leave_in_flight() -> None:
+            engine.submit(kernels.spin, 30_000_000)
+            engine.submit(kernels.spin, 1_000)
+
+        thread = threading.Thread(target=lambda: asyncio.run(leave_in_flight()))
+        thread.start()
+        await asyncio.to_thread(thread.join, 30)
+        assert await wait_for(engine.submit(kernels.noop, on_full="wait"), 10) == b""
+
+
+async def test_submit_many_waiting_does_not_miss_a_slot_freed_meanwhile() -> None:
+    """A slot freed by another loop between submit_many's failed attempt and its joining the
+    line (that loop saw no waiter to kick) is taken at once."""
+    engine = aioultra.Engine(workers_per_numa_node=2, numa_enabled=False, spin_us=0, queue_capacity=2)
+    await engine.start()
+    gate = Gate()
+    held = threading.Event()
+    drained = threading.Event()
+
+    async def other() -> None:
+        futures = [engine.submit(gate), engine.submit(kernels.noop)]
+        held.set()
+        await asyncio.gather(*futures)
+        drained.set()
+
+    thread = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(other(), 30)))
+    thread.start()
+    assert await asyncio.to_thread(held.wait, 30)
+    original = engine._retry_after_full
+
+    def free_the_slots_meanwhile() -> bool:
+        gate.release.set()
+        assert drained.wait(30)  # the other loop drained both: it kicked nobody
+        engine._retry_after_full = original  # type: ignore[method-assign]
+        return original()
+
+    engine._retry_after_full = free_the_slots_meanwhile  # type: ignore[method-assign]
+    futures = engine.submit_many(kernels.noop, [b""] * 3, on_full="wait")
+    assert await wait_for(asyncio.gather(*futures), 10) == [b""] * 3
+    await asyncio.to_thread(thread.join, 30)
+    await wait_for(engine.aclose())
+
+
+async def test_cancel_pending_fails_the_waiting_submissions() -> None:
+    engine = one_worker(queue_capacity=2)
+    await engine.start()
+    gate = Gate()
+    running = engine.submit(gate)
+    await gate.wait_started()
+    engine.submit(kernels.noop)  # the pool is full
+    ran: list[int] = []
+    waiting = [engine.submit(ran.append, i, on_full="wait") for i in range(3)]
+    closing = asyncio.ensure_future(engine.aclose(cancel_pending=True))
+    await asyncio.sleep(0)
+    gate.release.set()
+    await wait_for(closing)
+    assert await wait_for(running) == "gate"
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(o, aioultra.EngineClosed) for o in outcomes), outcomes
+    assert ran == []
+
+
+async def test_waiting_python_jobs_of_a_closed_loop_are_forgotten() -> None:
+    from aioultra import _bridge
+
+    async with one_worker(queue_capacity=2) as engine:
+        gate = Gate()
+        running = engine.submit(gate)
+        await gate.wait_started()
+        engine.submit(kernels.noop)
+        ids: list[int] = []
+
+        async def wait_then_leave() -> None:
+            ids.extend(f._id for f in (engine.submit(len, b"x", on_full="wait") for _ in range(3)))
+
+        thread = threading.Thread(target=lambda: asyncio.run(wait_then_leave()))
+        thread.start()
+        await asyncio.to_thread(thread.join, 30)
+        gate.release.set()
+        assert await wait_for(running) == "gate"
+    assert len(ids) == 3 and not any(i in _bridge._py_jobs for i in ids)
+
+
+async def test_map_chunks_queue_behind_earlier_waiters() -> None:
+    engine = aioultra.Engine(workers_per_numa_node=2, numa_enabled=False, spin_us=0, queue_capacity=2)
+    await engine.start()
+    mine, theirs = Gate(), Gate()
+    held = threading.Event()
+    drained = threading.Event()
+
+    async def other() -> None:
+        fut = engine.submit(theirs)
+        held.set()
+        await fut
+        drained.set()
+
+    first = engine.submit(mine)
+    thread = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(other(), 30)))
+    thread.start()
+    assert await asyncio.to_thread(held.wait, 30)
+    order: list[str] = []
+    waiter = engine.submit(order.append, "waiting submit", on_full="wait")
+    theirs.release.set()
+    assert drained.wait(30)  # a slot is free; this loop has not run its drain (the kick) yet
+    mapped = asyncio.ensure_future(engine.map(order.append, ["map item"]))
+    await wait_for(asyncio.gather(waiter, mapped))
+    assert order == ["waiting submit", "map item"]
+    mine.release.set()
+    await wait_for(first)
+    await asyncio.to_thread(thread.join, 30)
+    await wait_for(engine.aclose())
+
+
+async def test_task_ids_never_leave_the_channels_range(engine: aioultra.Engine) -> None:
+    _loop, ch = engine._current_channel()
+    ch.next_id = ch.last_id
+    with pytest.raises(aioultra.UltraEngineError, match="task ids"):
+        engine.submit(kernels.noop)
+    with pytest.raises(aioultra.UltraEngineError, match="task ids"):
+        engine.submit(len, b"")
+    with pytest.raises(aioultra.UltraEngineError, match="task ids"):
+        engine.submit_many(kernels.noop, [b""])
+    assert ch.next_id == ch.last_id
