@@ -14,7 +14,7 @@ from ._bridge import TaskFuture
 from ._config import EngineConfig
 from ._engine import Engine
 from ._errors import DeadlineExceeded, EngineClosed, InvalidTask, KernelError, QueueFull, UltraEngineError
-from ._stats import EngineStats, NodeStats, WorkerStats
+from ._stats import EngineStats, LatencyStats, NodeStats, StageLatency, WorkerStats
 from ._task import Task
 from ._topology import Topology
 from .kernels import Kernel
@@ -28,8 +28,10 @@ __all__ = [
     "InvalidTask",
     "Kernel",
     "KernelError",
+    "LatencyStats",
     "NodeStats",
     "QueueFull",
+    "StageLatency",
     "Task",
     "TaskFuture",
     "Topology",

@@ -115,6 +115,7 @@ class Engine(Submitting, Mapping):
             self.config.wake_policy,
             self.config.adaptive_spin,
             self.config.max_searchers or 0,
+            self.config.latency_histograms,
         )
         try:
             _ffi.engine_start(self._ptr)
@@ -395,7 +396,7 @@ class Engine(Submitting, Mapping):
         """A snapshot of the engine's counters (see EngineStats)."""
         if self._ptr is None or self._state == _CLOSED:
             raise self._closed_error()
-        return snapshot(self._ptr, self.topology, time.monotonic() - self._started_at)
+        return snapshot(self._ptr, self.topology, time.monotonic() - self._started_at, self.config.latency_histograms)
 
     def __repr__(self) -> str:
         return f"<aioultra.Engine {self._state} workers={self._n_workers} capacity={self.config.queue_capacity}>"

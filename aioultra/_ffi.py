@@ -6,6 +6,7 @@ one helper, :func:`check`. Everything above it is typed Python; this layer deals
 
 from __future__ import annotations
 
+import array
 import os
 from collections.abc import Callable
 from types import BuiltinFunctionType
@@ -84,6 +85,7 @@ def engine_create(
     wake_policy: str,
     adaptive_spin: bool,
     max_searchers: int,
+    record_latency: bool = True,
 ) -> Cdata:
     """aio_engine_create: returns the engine pointer (not started)."""
     keep = [
@@ -108,6 +110,7 @@ def engine_create(
             "adaptive_spin": int(adaptive_spin),
             "max_searchers": max_searchers,
             "py_entry": lib.aio_py_entry,
+            "record_latency": int(record_latency),
         },
     )
     out = ffi.new("aio_engine **")
@@ -226,6 +229,24 @@ def node_stats(engine: Cdata, node: int) -> Cdata:
     out = ffi.new("aio_node_stats *")
     check(lib.aio_node_get_stats(engine, node, out), "aio_node_get_stats")
     return out
+
+
+LATENCY_QUEUE_WAIT = lib.AIO_LATENCY_QUEUE_WAIT
+LATENCY_RUN = lib.AIO_LATENCY_RUN
+HIST_BUCKETS = int(lib.aio_hist_bucket_count())
+#: the lower bound and width (ns) of every histogram bucket
+HIST_LOWER = tuple(int(lib.aio_hist_bucket_lower(i)) for i in range(HIST_BUCKETS))
+HIST_WIDTH = tuple(int(lib.aio_hist_bucket_width(i)) for i in range(HIST_BUCKETS))
+
+
+def engine_latency(engine: Cdata, stage: int) -> tuple[int, int, int, array.array[int]]:
+    """aio_engine_get_latency: (count, sum_ns, max_ns, buckets) of one stage."""
+    buckets = ffi.new("uint64_t[]", HIST_BUCKETS)
+    out = ffi.new("aio_latency *")
+    check(lib.aio_engine_get_latency(engine, stage, buckets, out), "aio_engine_get_latency")
+    counts = array.array("Q")
+    counts.frombytes(ffi.buffer(buckets))  # one copy, no Python int per bucket
+    return int(out.count), int(out.sum_ns), int(out.max_ns), counts
 
 
 def current_cpu() -> int:

@@ -58,6 +58,7 @@ typedef struct aio_engine_config {
     int32_t adaptive_spin;        /* 1: spin only while recent arrivals came within spin_ns */
     int32_t max_searchers;        /* cap on a node's searching workers; 0: half its workers (at least 1) */
     aio_py_entry_fn py_entry;
+    int32_t record_latency;       /* 1: per-worker histograms of queue wait and run time (aio_engine_get_latency) */
 } aio_engine_config;
 
 /* One finished task, as copied out by aio_channel_drain. */
@@ -177,6 +178,23 @@ void aio_task_cancel(aio_task *t, uint64_t id);
 void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out);
 int aio_worker_get_stats(aio_engine *e, int32_t index, aio_worker_stats *out);
 int aio_node_get_stats(aio_engine *e, int32_t node, aio_node_stats *out);
+
+/* Latency (with record_latency): a stage's histogram summed over the workers, from submit to
+ * start (AIO_LATENCY_QUEUE_WAIT) or start to end (AIO_LATENCY_RUN) of each task record (a batch
+ * is one), in nanoseconds. buckets: AIO_HIST_BUCKETS counters (aio_hist_bucket_count()); bucket
+ * i holds values in [aio_hist_bucket_lower(i), + aio_hist_bucket_width(i)), at most 1.6% of its
+ * lower bound wide; the last bucket holds every value >= 2^36 ns. AIO_EINVAL for a bad stage or
+ * an engine that does not record latency. */
+#define AIO_LATENCY_QUEUE_WAIT 0
+#define AIO_LATENCY_RUN 1
+typedef struct aio_latency {
+    uint64_t count, sum_ns;
+    int64_t max_ns;
+} aio_latency;
+int aio_engine_get_latency(aio_engine *e, int32_t stage, uint64_t *buckets, aio_latency *out);
+int32_t aio_hist_bucket_count(void);
+int64_t aio_hist_bucket_lower(int32_t i);
+int64_t aio_hist_bucket_width(int32_t i);
 
 /* Topology helpers: CPU the calling thread runs on (-1 unknown); pin the calling thread. */
 int32_t aio_current_cpu(void);

@@ -35,6 +35,7 @@ typedef struct aio_engine_config {
     int32_t adaptive_spin;
     int32_t max_searchers;
     aio_py_entry_fn py_entry;
+    int32_t record_latency;
 } aio_engine_config;
 
 typedef struct aio_completion {
@@ -110,6 +111,16 @@ int64_t aio_channel_submit_many(aio_channel *ch, const aio_spec *s, uint64_t fir
 intptr_t aio_channel_submit_batch(aio_channel *ch, const aio_spec *s, uint64_t id, const uint8_t *in,
                                   const uint64_t *offsets, uint32_t n, uint8_t *out, int64_t *rcs);
 void aio_task_cancel(aio_task *t, uint64_t id);
+#define AIO_LATENCY_QUEUE_WAIT ...
+#define AIO_LATENCY_RUN ...
+typedef struct aio_latency {
+    uint64_t count, sum_ns;
+    int64_t max_ns;
+} aio_latency;
+int aio_engine_get_latency(aio_engine *e, int32_t stage, uint64_t *buckets, aio_latency *out);
+int32_t aio_hist_bucket_count(void);
+int64_t aio_hist_bucket_lower(int32_t i);
+int64_t aio_hist_bucket_width(int32_t i);
 
 void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out);
 int aio_worker_get_stats(aio_engine *e, int32_t index, aio_worker_stats *out);

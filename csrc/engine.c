@@ -50,6 +50,7 @@ int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
     e->wake_policy = cfg->wake_policy;
     e->adaptive_spin = cfg->adaptive_spin != 0;
     e->py_entry = cfg->py_entry;
+    e->record_latency = cfg->record_latency != 0;
     e->n_cpus_map = cfg->n_cpus_map > 0 && cfg->cpu_node != NULL ? cfg->n_cpus_map : 0;
     e->cpu_node = calloc((size_t)(e->n_cpus_map > 0 ? e->n_cpus_map : 1), sizeof(int32_t));
     /* sizeof of an aligned struct is a multiple of its alignment, as aligned_alloc requires */
@@ -93,6 +94,17 @@ int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
             w->planned_cpu = cfg->worker_cpus != NULL ? cfg->worker_cpus[next] : -1;
             w->rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(next + 1);
             st_relaxed(&w->cpu, -1); /* relaxed: not started yet */
+        }
+    }
+    if (e->record_latency) { /* two histograms per worker, zeroed */
+        e->hists = calloc(2 * (size_t)n_workers, sizeof(aio_hist));
+        if (e->hists == NULL) {
+            aio_engine_destroy(e);
+            return AIO_ENOMEM;
+        }
+        for (int32_t i = 0; i < n_workers; i++) {
+            e->workers[i].queue_wait = &e->hists[2 * i];
+            e->workers[i].run_time = &e->hists[2 * i + 1];
         }
     }
     *out = e;
@@ -159,6 +171,7 @@ void aio_engine_destroy(aio_engine *e) {
         if (ld_relaxed(&e->workers[i].deque.buf) != NULL) aio_deque_destroy(&e->workers[i].deque); /* relaxed: joined */
     for (int32_t i = 0; i < e->n_nodes; i++) aio_injector_destroy(&e->nodes[i].injector);
     aio_pool_destroy(&e->pool);
+    free(e->hists);
     free(e->cpu_node);
     free(e->nodes);
     free(e->workers);
@@ -251,6 +264,7 @@ static aio_task *prepare(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel
     t->deadline_ns = 0;
     t->weight = 1;
     t->status = AIO_STATUS_OK;
+    t->submit_ns = e->record_latency ? aio_now_ns() : 0;
     *rc = AIO_OK;
     return t;
 }
@@ -396,3 +410,21 @@ int aio_node_get_stats(aio_engine *e, int32_t node, aio_node_stats *out) {
     out->submitted = ld_relaxed(&n->submitted); /* relaxed: statistics */
     return AIO_OK;
 }
+
+int aio_engine_get_latency(aio_engine *e, int32_t stage, uint64_t *buckets, aio_latency *out) {
+    if (e == NULL || buckets == NULL || out == NULL || !e->record_latency ||
+        (stage != AIO_LATENCY_QUEUE_WAIT && stage != AIO_LATENCY_RUN))
+        return AIO_EINVAL;
+    memset(buckets, 0, sizeof(uint64_t) * AIO_HIST_BUCKETS);
+    memset(out, 0, sizeof *out);
+    for (int32_t i = 0; i < e->n_workers; i++) {
+        aio_worker *w = &e->workers[i];
+        aio_hist_add(buckets, &out->count, &out->sum_ns, &out->max_ns,
+                     stage == AIO_LATENCY_QUEUE_WAIT ? w->queue_wait : w->run_time);
+    }
+    return AIO_OK;
+}
+
+int32_t aio_hist_bucket_count(void) { return AIO_HIST_BUCKETS; }
+int64_t aio_hist_bucket_lower(int32_t i) { return i < 0 || i >= AIO_HIST_BUCKETS ? -1 : aio_hist_lower(i); }
+int64_t aio_hist_bucket_width(int32_t i) { return i < 0 || i >= AIO_HIST_BUCKETS ? -1 : aio_hist_width(i); }

@@ -12,6 +12,7 @@
 
 #include "aioultra.h"
 #include "deque.h"
+#include "histogram.h"
 #include "injector.h"
 #include "pool.h"
 
@@ -51,6 +52,8 @@ typedef struct aio_worker {
     _Atomic int32_t tid;
     AIO_ALIGNED _Atomic uint64_t stolen_from; /* written by thieves */
     _Atomic uint64_t wakeups;                 /* written by wakers */
+    aio_hist *queue_wait;                     /* owner-written latency histograms (NULL: not recorded) */
+    aio_hist *run_time;
     _Atomic int64_t handoff_ewma_ns;          /* a hand-off's idle average for it to adopt (0: none) */
     _Atomic uint32_t park;                    /* futex word: 1 parked, 0 awake (cleared by its waker) */
     char pad_[AIO_CACHELINE - 3 * sizeof(uint64_t) - sizeof(uint32_t)];
@@ -69,6 +72,8 @@ struct aio_engine {
     int32_t n_cpus_map;
     int32_t *cpu_node;
     aio_py_entry_fn py_entry;
+    int32_t record_latency;              /* aio_engine_config.record_latency */
+    aio_hist *hists;                     /* the workers' histograms (NULL without record_latency) */
     aio_pool pool;
     aio_node *nodes;
     aio_worker *workers;

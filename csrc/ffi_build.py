@@ -27,6 +27,7 @@ SOURCES = [
     "topology.c",
     "worker.c",
     "engine.c",
+    "histogram.c",
     "bench.c",
     "floor.c",
     "kernels/basic.c",

@@ -33,6 +33,7 @@ struct aio_task {
     int32_t high;              /* 1: high-priority lane */
     aio_channel *channel;
     int64_t deadline_ns;       /* absolute CLOCK_MONOTONIC time, 0: none */
+    int64_t submit_ns;         /* CLOCK_MONOTONIC at submit when the engine records latency, else 0 */
     /* written by the worker that completes it */
     int64_t rc;
     int32_t status;

@@ -302,6 +302,7 @@ static void run_task(aio_worker *w, aio_task *t) {
         bump(&w->expired, items);
     } else {
         int64_t started = aio_now_ns();
+        if (w->queue_wait != NULL) aio_hist_record(w->queue_wait, started - t->submit_ns);
         if (t->n_items > 0) {
             uint64_t failed = run_items(e, t);
             t->rc = t->n_items;
@@ -320,8 +321,10 @@ static void run_task(aio_worker *w, aio_task *t) {
             }
             bump(t->status == AIO_STATUS_OK ? &w->completed : &w->failed, 1);
         }
+        int64_t ran = aio_now_ns() - started;
+        if (w->run_time != NULL) aio_hist_record(w->run_time, ran);
         /* see spin_budget: Python jobs and tasks the loop goes to sleep waiting for */
-        w->runs_local = t->fn == NULL || aio_now_ns() - started > LOCAL_TASK_NS;
+        w->runs_local = t->fn == NULL || ran > LOCAL_TASK_NS;
     }
     if (t->n_items > 0) bump(&w->batches, 1);
     bump(&w->executed, 1);

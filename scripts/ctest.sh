@@ -97,7 +97,7 @@ args_for() { # mode variant program
         stress_completion) echo "$n 4" ;;
         test_keccak) echo "" ;;
         litmus_park) if [ "$variant" = plain ]; then echo 200000; else echo 20000; fi ;;
-        replay_steal | test_api) echo "" ;;
+        replay_steal | test_api | test_histogram) echo "" ;;
     esac
 }
 
@@ -142,7 +142,7 @@ case "$MODE" in
     soak) LIMIT=${CTEST_TIMEOUT:-7200} ;;
 esac
 
-PROGRAMS=(test_keccak stress_deque stress_ring stress_completion stress_engine litmus_park replay_steal test_api)
+PROGRAMS=(test_keccak test_histogram stress_deque stress_ring stress_completion stress_engine litmus_park replay_steal test_api)
 sources_for() {
     case "$1" in
         test_keccak) echo "csrc/tests/test_keccak.c csrc/kernels/keccak256.c csrc/kernels/basic.c" ;;
@@ -150,9 +150,10 @@ sources_for() {
         stress_ring) echo "csrc/tests/stress_ring.c csrc/ring.c" ;;
         stress_completion) echo "csrc/tests/stress_completion.c csrc/ring.c csrc/pool.c csrc/completion.c" ;;
         litmus_park) echo "csrc/tests/litmus_park.c csrc/deque.c" ;;
-        test_api) echo "csrc/tests/test_api.c csrc/engine.c csrc/worker.c csrc/injector.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/deque.c csrc/topology.c" ;;
-        replay_steal) echo "csrc/tests/replay_steal.c csrc/engine.c csrc/injector.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/deque.c csrc/topology.c" ;;
-        stress_engine) echo "csrc/tests/stress_engine.c csrc/engine.c csrc/worker.c csrc/injector.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/deque.c csrc/topology.c csrc/kernels/basic.c" ;;
+        test_histogram) echo "csrc/tests/test_histogram.c csrc/histogram.c" ;;
+        test_api) echo "csrc/tests/test_api.c csrc/engine.c csrc/worker.c csrc/injector.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/deque.c csrc/topology.c csrc/histogram.c" ;;
+        replay_steal) echo "csrc/tests/replay_steal.c csrc/engine.c csrc/injector.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/deque.c csrc/topology.c csrc/histogram.c" ;;
+        stress_engine) echo "csrc/tests/stress_engine.c csrc/engine.c csrc/worker.c csrc/injector.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/deque.c csrc/topology.c csrc/histogram.c csrc/kernels/basic.c" ;;
     esac
 }
 

@@ -1,0 +1,41 @@
+/* histogram.c -- log-linear latency histograms; see histogram.h. */
+#include "histogram.h"
+
+#include "atomics.h"
+
+int32_t aio_hist_index(int64_t ns) {
+    if (ns < 2 * AIO_HIST_SUB) return ns < 0 ? 0 : (int32_t)ns;
+    uint64_t v = (uint64_t)ns;
+    int32_t msb = 63 - __builtin_clzll(v); /* >= AIO_HIST_SUB_BITS + 1 */
+    if (msb >= AIO_HIST_MAX_EXP) return AIO_HIST_BUCKETS - 1;
+    int32_t shift = msb - AIO_HIST_SUB_BITS;                  /* >= 1 */
+    int32_t mant = (int32_t)(v >> shift) - AIO_HIST_SUB;      /* 0 .. AIO_HIST_SUB - 1 */
+    return AIO_HIST_SUB * (shift + 1) + mant;
+}
+
+int64_t aio_hist_lower(int32_t i) {
+    if (i < 2 * AIO_HIST_SUB) return i;
+    int32_t shift = i / AIO_HIST_SUB - 1, mant = i % AIO_HIST_SUB;
+    return (int64_t)(AIO_HIST_SUB + mant) << shift;
+}
+
+int64_t aio_hist_width(int32_t i) { return i < 2 * AIO_HIST_SUB ? 1 : (int64_t)1 << (i / AIO_HIST_SUB - 1); }
+
+/* relaxed everywhere: a single writer; readers take approximate snapshots (histogram.h) */
+static inline void bump(_Atomic uint64_t *c, uint64_t by) { st_relaxed(c, ld_relaxed(c) + by); }
+
+void aio_hist_record(aio_hist *h, int64_t ns) {
+    if (ns < 0) ns = 0;
+    bump(&h->buckets[aio_hist_index(ns)], 1);
+    bump(&h->count, 1);
+    bump(&h->sum_ns, (uint64_t)ns);
+    if (ns > ld_relaxed(&h->max_ns)) st_relaxed(&h->max_ns, ns);
+}
+
+void aio_hist_add(uint64_t *acc_buckets, uint64_t *acc_count, uint64_t *acc_sum, int64_t *acc_max, const aio_hist *h) {
+    for (int32_t i = 0; i < AIO_HIST_BUCKETS; i++) acc_buckets[i] += ld_relaxed(&h->buckets[i]);
+    *acc_count += ld_relaxed(&h->count);
+    *acc_sum += ld_relaxed(&h->sum_ns);
+    int64_t m = ld_relaxed(&h->max_ns);
+    if (m > *acc_max) *acc_max = m;
+}
