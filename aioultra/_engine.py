@@ -199,10 +199,18 @@ class Engine(Submitting, Mapping):
                     ch.destroy()
                     self._dead_channels.remove(ch)
                 freed = freed or len(ch.pending) < before
-            waiting = [ch for ch in self._channels.values() if ch.waiting] if freed else []
-        for ch in waiting:  # the freed slots are theirs: each retries on its own loop
-            ch.kick()
+        if freed:
+            self._kick_waiters(None)  # the freed slots are theirs: each retries on its own loop
         return freed
+
+    def _kick_waiters(self, but: Channel | None) -> None:
+        """Wake every channel (except ``but``) with submissions waiting for a slot, through its
+        eventfd: each retries on its own loop."""
+        if len(self._channels) == 1 and but is not None:
+            return  # one loop: the caller itself (the drain's hot path stops here)
+        for ch in list(self._channels.values()):
+            if ch is not but and ch.waiting:
+                ch.kick()
 
     def _wait_in_line(self, ch: Channel, entry: Waiting | WaitingMany) -> None:
         """Queue ``entry`` behind ``ch``'s waiters and try at once (a slot may have come free
@@ -363,9 +371,7 @@ class Engine(Submitting, Mapping):
         first, other loops' through their eventfd."""
         if ch.waiting:
             ch.retry_waiting()
-        for other in list(self._channels.values()):
-            if other is not ch and other.waiting:
-                other.kick()
+        self._kick_waiters(ch)
 
     def _submittable(self) -> None:
         """Raise the error for a submission while the engine is not running."""

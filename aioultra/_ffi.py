@@ -149,7 +149,6 @@ channel_drain: Callable[[Cdata, Cdata, int], int] = lib.aio_channel_drain
 channel_arm: Callable[[Cdata], int] = lib.aio_channel_arm
 channel_ack: Callable[[Cdata], int] = lib.aio_channel_ack
 channel_inflight: Callable[[Cdata], int] = lib.aio_channel_inflight
-task_cancel: Callable[[Cdata, int], None] = lib.aio_task_cancel
 
 
 def new_completions(n: int) -> Cdata:
@@ -158,9 +157,6 @@ def new_completions(n: int) -> Cdata:
 
 
 # --- submission --------------------------------------------------------------------------
-
-_submit = lib.aio_submit
-_submit_batch = lib.aio_submit_batch
 
 #: aio_channel_submit(ch, spec, id, in, in_len, out): the task's record address (> 0) or an
 #: AIO_E* code (< 0; pass it to :func:`check`). Called directly on the hot path.

@@ -352,7 +352,7 @@ class Submitting:
 
     def _wait_policy(self, on_full: str | None) -> bool:
         if on_full is None:
-            return self._on_full == "wait"
+            return self._on_full_wait
         if on_full not in ON_FULL_POLICIES:
             raise InvalidTask(f"on_full must be one of {', '.join(ON_FULL_POLICIES)}, got {on_full!r}")
         return on_full == "wait"

@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from . import _ffi
 from ._errors import InvalidTask, KernelError
+from ._task import DEFAULT_PRIORITY
 
 BytesLike = bytes | bytearray | memoryview
 R = TypeVar("R")
@@ -128,7 +129,7 @@ class Kernel(Generic[R]):
         self._specs: dict[tuple[int, int], Any] = {}
         self.name = name
         self.out_size = out_size
-        self._default_spec = _ffi.spec(self._fn, self._ctx, out_size, 0, 5, 1)  # priority 5, no deadline
+        self._default_spec = self.spec(DEFAULT_PRIORITY, 0)  # the submit hot path's (no options)
 
     @classmethod
     def from_pointer(

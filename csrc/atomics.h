@@ -47,6 +47,12 @@
 #define or_acq_rel(p, v) atomic_fetch_or_explicit((p), (v), memory_order_acq_rel)
 
 /* Spin-wait hint for the CPU. */
+/* Add to a counter written by one thread only (its owner; others read it relaxed): a relaxed
+ * load and store, no read-modify-write. */
+static inline void bump_owned(_Atomic uint64_t *c, uint64_t by) {
+    st_relaxed(c, ld_relaxed(c) + by); /* relaxed: readers take approximate snapshots */
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax() __builtin_ia32_pause()
 #elif defined(__aarch64__)

@@ -21,14 +21,11 @@ int64_t aio_hist_lower(int32_t i) {
 
 int64_t aio_hist_width(int32_t i) { return i < 2 * AIO_HIST_SUB ? 1 : (int64_t)1 << (i / AIO_HIST_SUB - 1); }
 
-/* relaxed everywhere: a single writer; readers take approximate snapshots (histogram.h) */
-static inline void bump(_Atomic uint64_t *c, uint64_t by) { st_relaxed(c, ld_relaxed(c) + by); }
-
 void aio_hist_record(aio_hist *h, int64_t ns) {
     if (ns < 0) ns = 0;
-    bump(&h->buckets[aio_hist_index(ns)], 1);
-    bump(&h->count, 1);
-    bump(&h->sum_ns, (uint64_t)ns);
+    bump_owned(&h->buckets[aio_hist_index(ns)], 1);
+    bump_owned(&h->count, 1);
+    bump_owned(&h->sum_ns, (uint64_t)ns);
     if (ns > ld_relaxed(&h->max_ns)) st_relaxed(&h->max_ns, ns);
 }
 

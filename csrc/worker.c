@@ -63,10 +63,6 @@ static void futex_wake(_Atomic uint32_t *word) {
 }
 
 /* Owner-only counter increment: a single writer, so a relaxed load + store suffices. */
-static inline void bump(_Atomic uint64_t *c, uint64_t by) {
-    st_relaxed(c, ld_relaxed(c) + by); /* relaxed: statistics, read approximately */
-}
-
 static inline uint64_t next_rand(aio_worker *w) {
     w->rng ^= w->rng << 13;
     w->rng ^= w->rng >> 7;
@@ -160,7 +156,7 @@ static aio_task *steal_from(aio_worker *w, aio_worker *victim, _Atomic uint64_t 
         got++;
     }
     add_relaxed(&victim->stolen_from, got); /* relaxed: statistics */
-    bump(counter, got);
+    bump_owned(counter, got);
     /* the extra tasks were invisible to everyone between their steal and our seq_cst push: a
      * searcher that looked then may have left; if none searches now, wake one for them */
     if (got > 1) aio_node_notify(w->engine, &w->engine->nodes[w->node], -1);
@@ -220,7 +216,7 @@ static aio_task *find_task(aio_worker *w) {
         if (!remote_eligible(e, own, r)) continue;
         t = aio_injector_pop(&r->injector, &w->high_streak);
         if (t != NULL) {
-            bump(&w->steals_remote, 1);
+            bump_owned(&w->steals_remote, 1);
             return t;
         }
         t = steal_node(w, r, &w->steals_remote);
@@ -296,10 +292,10 @@ static void run_task(aio_worker *w, aio_task *t) {
     uint64_t items = t->n_items > 0 ? t->n_items : 1; /* the counters count items */
     if (ld_relaxed(&t->cancel_word) & 1) { /* relaxed: a hint; a late cancel lets the task run */
         t->status = AIO_STATUS_CANCELLED;
-        bump(&w->cancelled, items);
+        bump_owned(&w->cancelled, items);
     } else if (t->deadline_ns != 0 && aio_now_ns() > t->deadline_ns) {
         t->status = AIO_STATUS_EXPIRED;
-        bump(&w->expired, items);
+        bump_owned(&w->expired, items);
     } else {
         int64_t started = aio_now_ns();
         if (w->queue_wait != NULL) aio_hist_record(w->queue_wait, started - t->submit_ns);
@@ -307,8 +303,8 @@ static void run_task(aio_worker *w, aio_task *t) {
             uint64_t failed = run_items(e, t);
             t->rc = t->n_items;
             t->status = AIO_STATUS_OK;
-            bump(&w->completed, items - failed);
-            bump(&w->failed, failed);
+            bump_owned(&w->completed, items - failed);
+            bump_owned(&w->failed, failed);
         } else {
             if (t->fn == NULL) {
                 t->status = e->py_entry(t->id);
@@ -319,15 +315,15 @@ static void run_task(aio_worker *w, aio_task *t) {
                 t->rc = rc;
                 t->status = rc < 0 ? AIO_STATUS_FAILED : AIO_STATUS_OK;
             }
-            bump(t->status == AIO_STATUS_OK ? &w->completed : &w->failed, 1);
+            bump_owned(t->status == AIO_STATUS_OK ? &w->completed : &w->failed, 1);
         }
         int64_t ran = aio_now_ns() - started;
         if (w->run_time != NULL) aio_hist_record(w->run_time, ran);
         /* see spin_budget: Python jobs and tasks the loop goes to sleep waiting for */
         w->runs_local = t->fn == NULL || ran > LOCAL_TASK_NS;
     }
-    if (t->n_items > 0) bump(&w->batches, 1);
-    bump(&w->executed, 1);
+    if (t->n_items > 0) bump_owned(&w->batches, 1);
+    bump_owned(&w->executed, 1);
     aio_channel_complete(t->channel, t);
 }
 
@@ -451,7 +447,7 @@ static enum park_result park(aio_worker *w, aio_node *n) {
         }
         return PARK_WOKEN;
     }
-    bump(&w->parks, 1);
+    bump_owned(&w->parks, 1);
     while (ld_seq_cst(&w->park) == 1) futex_wait(&w->park, 1); /* seq_cst: the waker's clear */
     return PARK_WOKEN;
 }

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 
@@ -43,3 +43,11 @@ class Gate:
     async def wait_started(self) -> None:
         """Wait (without blocking the loop) until a worker runs the gate."""
         assert await asyncio.to_thread(self.started.wait, 30), "gate never started"
+
+
+def start_loop_thread(body: Callable[[], Coroutine[Any, Any, Any]], timeout: float = 30.0) -> threading.Thread:
+    """Run ``body()`` on a new event loop in a new thread (``asyncio.run``: the loop closes when
+    it returns, with a timeout so a hang fails the test); the thread is started."""
+    thread = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(body(), timeout)))
+    thread.start()
+    return thread

@@ -14,7 +14,7 @@ import pytest
 import aioultra
 from aioultra import kernels
 
-from .helpers import Gate, wait_for
+from .helpers import Gate, start_loop_thread, wait_for
 
 
 def one_worker(**overrides: Any) -> aioultra.Engine:
@@ -154,8 +154,7 @@ async def test_a_waiter_on_another_loop_gets_a_slot_freed_here() -> None:
             waiting.set()
             result["digest"] = await fut
 
-        thread = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(other(), 30)))
-        thread.start()
+        thread = start_loop_thread(other)
         assert await asyncio.to_thread(waiting.wait, 30)
         gate.release.set()
         assert await wait_for(running) == "gate"
@@ -272,8 +271,7 @@ async def test_aclose_drains_submissions_waiting_on_another_loop() -> None:
         waiting.set()
         result["out"] = await asyncio.gather(*futures, return_exceptions=True)
 
-    thread = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(other(), 30)))
-    thread.start()
+    thread = start_loop_thread(other)
     assert await asyncio.to_thread(waiting.wait, 30)
     closing = asyncio.ensure_future(engine.aclose())
     await asyncio.sleep(0)
@@ -296,8 +294,7 @@ async def test_a_waiter_gets_the_slots_of_a_loop_that_closed() -> None:
             engine.submit(kernels.spin, 30_000_000)
             engine.submit(kernels.spin, 1_000)
 
-        thread = threading.Thread(target=lambda: asyncio.run(leave_in_flight()))
-        thread.start()
+        thread = start_loop_thread(leave_in_flight)
         await asyncio.to_thread(thread.join, 30)
         assert await wait_for(engine.submit(kernels.noop, on_full="wait"), 10) == b""
 
@@ -317,8 +314,7 @@ async def test_submit_many_waiting_does_not_miss_a_slot_freed_meanwhile() -> Non
         await asyncio.gather(*futures)
         drained.set()
 
-    thread = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(other(), 30)))
-    thread.start()
+    thread = start_loop_thread(other)
     assert await asyncio.to_thread(held.wait, 30)
     original = engine._retry_after_full
 
@@ -367,8 +363,7 @@ async def test_waiting_python_jobs_of_a_closed_loop_are_forgotten() -> None:
         async def wait_then_leave() -> None:
             ids.extend(f._id for f in (engine.submit(len, b"x", on_full="wait") for _ in range(3)))
 
-        thread = threading.Thread(target=lambda: asyncio.run(wait_then_leave()))
-        thread.start()
+        thread = start_loop_thread(wait_then_leave)
         await asyncio.to_thread(thread.join, 30)
         gate.release.set()
         assert await wait_for(running) == "gate"
@@ -389,8 +384,7 @@ async def test_map_chunks_queue_behind_earlier_waiters() -> None:
         drained.set()
 
     first = engine.submit(mine)
-    thread = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(other(), 30)))
-    thread.start()
+    thread = start_loop_thread(other)
     assert await asyncio.to_thread(held.wait, 30)
     order: list[str] = []
     waiter = engine.submit(order.append, "waiting submit", on_full="wait")
