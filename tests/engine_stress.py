@@ -109,7 +109,10 @@ async def close_while_others_run(rounds: int) -> None:
             results: list[object] = []
             while engine.running:  # until the other loop closes the engine
                 if sum(not f.done() for f in futures) < 100:  # leave room in the queue for the closer
-                    futures.append(asyncio.ensure_future(engine.submit(kernels.spin, 2000)))
+                    try:  # submit queues at the call: a close between the check and here raises
+                        futures.append(engine.submit(kernels.spin, 2000))
+                    except aioultra.EngineClosed:
+                        break
                 if len(futures) == 50:
                     started.set()
                 if len(futures) >= 1000:  # keep memory bounded however long the closer takes
