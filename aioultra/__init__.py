@@ -14,7 +14,8 @@ from ._bridge import TaskFuture
 from ._config import EngineConfig
 from ._engine import Engine
 from ._errors import DeadlineExceeded, EngineClosed, InvalidTask, KernelError, QueueFull, UltraEngineError
-from ._stats import EngineStats, LatencyStats, NodeStats, StageLatency, WorkerStats
+from ._rates import Rates
+from ._stats import EngineStats, KernelStats, LaneStats, LatencyStats, NodeStats, StageLatency, WorkerStats
 from ._task import Task
 from ._topology import Topology
 from .kernels import Kernel
@@ -28,9 +29,12 @@ __all__ = [
     "InvalidTask",
     "Kernel",
     "KernelError",
+    "KernelStats",
+    "LaneStats",
     "LatencyStats",
     "NodeStats",
     "QueueFull",
+    "Rates",
     "StageLatency",
     "Task",
     "TaskFuture",

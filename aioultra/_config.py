@@ -84,9 +84,10 @@ class EngineConfig:
             flight: ``"raise"`` QueueFull at the call (nothing queued), or ``"wait"``: the
             future waits, in order and cancellable, for a free slot. Each call may override
             it (``on_full=``). ``map`` always waits.
-        latency_histograms: record each task's queue wait (submit to start) and run time (start
-            to end) in per-worker native histograms, read by ``stats().latency`` (two clock
-            reads per task; False turns them off).
+        latency_histograms: record each task's queue wait (submit to start), run time (start
+            to end) and delivery (end to its loop draining it) in native histograms, read by
+            ``stats().latency`` (a clock read at submit and one per drained batch besides the
+            worker's own; False turns them off).
     """
 
     workers_per_numa_node: int | None = None

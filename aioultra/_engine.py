@@ -25,7 +25,8 @@ from ._bridge import Channel, Waiting, WaitingMany
 from ._config import EngineConfig
 from ._errors import EngineClosed
 from ._map import Mapping
-from ._stats import EngineStats, snapshot
+from ._rates import SAMPLE_EVERY_S, RateSampler
+from ._stats import EngineStats, sample, snapshot
 from ._submit import Submitting
 from ._topology import Topology
 
@@ -60,6 +61,7 @@ class Engine(Submitting, Mapping):
         self._lock = threading.Lock()
         self._topology: Topology | None = None
         self._started_at = 0.0
+        self._rates = RateSampler(0.0)
         self._pid = os.getpid()
         self._forked = False
         self._full_logged_at = -1.0
@@ -128,8 +130,10 @@ class Engine(Submitting, Mapping):
         self._n_workers = sum(node_workers)
         self._pid = os.getpid()
         self._started_at = time.monotonic()
+        self._rates = RateSampler(self._started_at)
         _live.add(self)
         self._channel_for(loop)
+        loop.call_later(SAMPLE_EVERY_S, self._sample_rates, loop)
         workers = self.stats().workers
         log.info(
             "engine.start",
@@ -251,7 +255,7 @@ class Engine(Submitting, Mapping):
             if self._ptr is None or self._state == _CLOSED:
                 self._state = _CLOSED
                 return
-            stats = self.stats()
+            stats = self._snapshot()
             _ffi.engine_stop(self._ptr)  # joins the workers; whatever is still queued is abandoned
             self._state = _CLOSED
             _live.discard(self)
@@ -399,10 +403,24 @@ class Engine(Submitting, Mapping):
     # --- observability ------------------------------------------------------------------
 
     def stats(self) -> EngineStats:
-        """A snapshot of the engine's counters (see EngineStats)."""
+        """A snapshot of the engine's counters (see EngineStats). Any thread may call it."""
+        with self._lock:  # against the core being freed meanwhile by a close on another thread
+            return self._snapshot()
+
+    def _snapshot(self) -> EngineStats:
         if self._ptr is None or self._state == _CLOSED:
             raise self._closed_error()
-        return snapshot(self._ptr, self.topology, time.monotonic() - self._started_at, self.config.latency_histograms)
+        return snapshot(self._ptr, self.topology, self._started_at, self.config.latency_histograms, self._rates)
+
+    def _sample_rates(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop that started the engine, every SAMPLE_EVERY_S: a sample of the counters
+        for the rates over the last 1 s / 10 s (about 1 us)."""
+        with self._lock:
+            if self._ptr is None or self._state == _CLOSED:
+                return
+            self._rates.add(sample(_ffi.engine_stats(self._ptr), time.monotonic()))
+        if not loop.is_closed():
+            loop.call_later(SAMPLE_EVERY_S, self._sample_rates, loop)
 
     def __repr__(self) -> str:
         return f"<aioultra.Engine {self._state} workers={self._n_workers} capacity={self.config.queue_capacity}>"

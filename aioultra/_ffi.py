@@ -165,8 +165,9 @@ _submit_many = lib.aio_channel_submit_many
 _channel_submit_batch = lib.aio_channel_submit_batch
 
 
-def spec(fn: Cdata, ctx: Cdata, out_cap: int, deadline_ns: int, priority: int, weight: int) -> Cdata:
-    """A new aio_spec: what a submission runs and how (shared by many submissions)."""
+def spec(fn: Cdata, ctx: Cdata, out_cap: int, deadline_ns: int, priority: int, weight: int, kind: int) -> Cdata:
+    """A new aio_spec: what a submission runs and how (shared by many submissions); ``kind``:
+    the per-kind counters' slot its tasks count in."""
     return ffi.new(
         "aio_spec *",
         {
@@ -177,6 +178,7 @@ def spec(fn: Cdata, ctx: Cdata, out_cap: int, deadline_ns: int, priority: int, w
             "priority": priority,
             "node": -1,
             "weight": weight,
+            "kind": kind,
         },
     )
 
@@ -227,8 +229,25 @@ def node_stats(engine: Cdata, node: int) -> Cdata:
     return out
 
 
+KINDS = int(lib.AIO_KINDS)
+
+
+KIND_FIELDS = 5  # completed, failed, cancelled, expired, run_ns
+
+
+def engine_kinds(engine: Cdata) -> array.array[int]:
+    """aio_engine_get_kinds: KIND_FIELDS counters per kind slot (completed, failed, cancelled,
+    expired, run_ns), slot after slot, in one flat array."""
+    out = ffi.new("aio_kind_stats[]", KINDS)
+    check(lib.aio_engine_get_kinds(engine, out, KINDS), "aio_engine_get_kinds")
+    flat = array.array("Q")
+    flat.frombytes(ffi.buffer(out))
+    return flat
+
+
 LATENCY_QUEUE_WAIT = lib.AIO_LATENCY_QUEUE_WAIT
 LATENCY_RUN = lib.AIO_LATENCY_RUN
+LATENCY_DELIVERY = lib.AIO_LATENCY_DELIVERY
 HIST_BUCKETS = int(lib.aio_hist_bucket_count())
 #: the lower bound and width (ns) of every histogram bucket
 HIST_LOWER = tuple(int(lib.aio_hist_bucket_lower(i)) for i in range(HIST_BUCKETS))

@@ -7,13 +7,15 @@ apart; each counter on its own only grows.
 from __future__ import annotations
 
 import array
+import time
 from bisect import bisect_right
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from . import _ffi
+from . import _ffi, _kinds
+from ._rates import NO_RATES, Rates, RateSampler, Sample
 from ._topology import Topology
 
 
@@ -136,16 +138,48 @@ class StageLatency:
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """Per-task latency by stage (each task record once: a map chunk is one):
-    ``queue_wait`` from submit to a worker starting it, ``run`` from start to end."""
+    """Per-task latency by stage (each task record once: a map chunk is one): ``queue_wait``
+    from submit to a worker starting it, ``run`` from start to end, ``delivery`` from end to
+    the task's loop taking its completion (its future is resolved in the same batch; tasks
+    that ran only)."""
 
     queue_wait: StageLatency
     run: StageLatency
+    delivery: StageLatency
 
     def __sub__(self, earlier: LatencyStats) -> LatencyStats:
         if not isinstance(earlier, LatencyStats):
             return NotImplemented
-        return LatencyStats(queue_wait=self.queue_wait - earlier.queue_wait, run=self.run - earlier.run)
+        return LatencyStats(
+            queue_wait=self.queue_wait - earlier.queue_wait,
+            run=self.run - earlier.run,
+            delivery=self.delivery - earlier.delivery,
+        )
+
+
+@dataclass(frozen=True)
+class KernelStats:
+    """One kind of task's outcome counters (items, as ``EngineStats.tasks_*``) and the time
+    workers spent running them."""
+
+    completed: int
+    failed: int
+    cancelled: int
+    expired: int
+    run_ns: int
+
+    @property
+    def finished(self) -> int:
+        """Items finished, whatever their outcome."""
+        return self.completed + self.failed + self.cancelled + self.expired
+
+
+@dataclass(frozen=True)
+class LaneStats:
+    """One priority lane: items submitted to it and items of it finished (any outcome)."""
+
+    submitted: int
+    finished: int
 
 
 def _stage(core: Any, stage: int) -> StageLatency:
@@ -164,8 +198,11 @@ class EngineStats:
     (items still running or queued)``. ``batches_submitted`` / ``batches_completed`` count the
     batch tasks (map chunks) on their own. ``queue_size`` is the number of task records in
     flight (a batch is one; submitted, not yet delivered to their awaiter); ``queue_capacity``
-    its limit. ``throughput`` is finished items per second since the engine started. Workers'
-    ``executed`` counts task records (a batch is one).
+    its limit. ``throughput`` is finished items per second since the engine started;
+    ``rate_1s`` / ``rate_10s`` the rates over the last second / ten seconds. ``kernels``:
+    outcome counters by kind (a kernel's name; ``"python"`` for callables; ``"other"`` once
+    the kinds' slots are taken), kinds that finished anything only. ``lanes``: ``"normal"``
+    and ``"high"`` (priority >= 8). Workers' ``executed`` counts task records (a batch is one).
     """
 
     tasks_submitted: int
@@ -183,6 +220,10 @@ class EngineStats:
     workers: tuple[WorkerStats, ...]
     nodes: tuple[NodeStats, ...]
     latency: LatencyStats | None = None
+    kernels: Mapping[str, KernelStats] = field(default_factory=dict)
+    lanes: Mapping[str, LaneStats] = field(default_factory=dict)
+    rate_1s: Rates = NO_RATES
+    rate_10s: Rates = NO_RATES
 
     def average_steal_ratio(self) -> float:
         """Stolen tasks / executed tasks over all workers (0.0 when nothing ran)."""
@@ -198,9 +239,30 @@ class EngineStats:
         return self.queue_capacity
 
 
-def snapshot(core: Any, topology: Topology, uptime: float, latency: bool = False) -> EngineStats:
-    """An EngineStats from the core's counters (``core``: the engine pointer)."""
+def sample(e: Any, at: float) -> Sample:
+    """The lifetime counters of an aio_engine_stats for the rate sampler."""
+    return (at, e.submitted, e.completed, e.failed, e.cancelled, e.expired)
+
+
+def _kernels(core: Any) -> dict[str, KernelStats]:
+    flat = _ffi.engine_kinds(core)
+    out: dict[str, KernelStats] = {}
+    for slot, name in enumerate(_kinds.names()):  # only the claimed slots: usually a handful
+        c = flat[slot * _ffi.KIND_FIELDS : (slot + 1) * _ffi.KIND_FIELDS]
+        if c[0] or c[1] or c[2] or c[3]:
+            out[name] = KernelStats(c[0], c[1], c[2], c[3], c[4])
+    return out
+
+
+def snapshot(core: Any, topology: Topology, started_at: float, latency: bool, sampler: RateSampler) -> EngineStats:
+    """An EngineStats from the core's counters (``core``: the engine pointer); adds a sample
+    to ``sampler``."""
+    now = time.monotonic()
+    uptime = now - started_at
     e = _ffi.engine_stats(core)
+    current = sample(e, now)
+    rate_1s, rate_10s = sampler.rates(current, 1.0), sampler.rates(current, 10.0)
+    sampler.add(current)
     workers = []
     for i in range(e.n_workers):
         w = _ffi.worker_stats(core, i)
@@ -256,7 +318,16 @@ def snapshot(core: Any, topology: Topology, uptime: float, latency: bool = False
         uptime_s=uptime,
         workers=tuple(workers),
         nodes=tuple(nodes),
-        latency=LatencyStats(_stage(core, _ffi.LATENCY_QUEUE_WAIT), _stage(core, _ffi.LATENCY_RUN))
+        latency=LatencyStats(
+            _stage(core, _ffi.LATENCY_QUEUE_WAIT), _stage(core, _ffi.LATENCY_RUN), _stage(core, _ffi.LATENCY_DELIVERY)
+        )
         if latency
         else None,
+        kernels=_kernels(core),
+        lanes={
+            "normal": LaneStats(e.submitted - e.submitted_high, finished - e.finished_high),
+            "high": LaneStats(e.submitted_high, e.finished_high),
+        },
+        rate_1s=rate_1s,
+        rate_10s=rate_10s,
     )

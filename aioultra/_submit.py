@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
-from . import _ffi
+from . import _ffi, _kinds
 from ._bridge import (
     KIND_KERNEL,
     KIND_PYTHON,
@@ -87,7 +87,7 @@ def py_spec(priority: int, deadline: int, weight: int) -> Any:
     if spec is None:
         if len(_PY_SPECS) >= 256:
             _PY_SPECS.clear()
-        spec = _PY_SPECS[key] = _ffi.spec(_ffi.NULL, _ffi.NULL, 0, deadline, priority, weight)
+        spec = _PY_SPECS[key] = _ffi.spec(_ffi.NULL, _ffi.NULL, 0, deadline, priority, weight, _kinds.PYTHON_SLOT)
     return spec
 
 

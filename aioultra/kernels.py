@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from . import _ffi
+from . import _ffi, _kinds
 from ._errors import InvalidTask, KernelError
 from ._task import DEFAULT_PRIORITY
 
@@ -180,7 +180,8 @@ class Kernel(Generic[R]):
         if spec is None:
             if len(self._specs) >= _SPEC_CACHE_MAX:
                 self._specs.clear()
-            spec = self._specs[key] = _ffi.spec(self._fn, self._ctx, self.out_size, deadline_ns, priority, 1)
+            kind = _kinds.slot(self.name)
+            spec = self._specs[key] = _ffi.spec(self._fn, self._ctx, self.out_size, deadline_ns, priority, 1, kind)
         return spec
 
     def __repr__(self) -> str:

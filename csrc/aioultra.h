@@ -29,6 +29,7 @@
 #define AIO_INLINE_OUT 64 /* outputs up to this many bytes live inside the task record */
 #define AIO_MAX_TASK_ID ((uint64_t)1 << 62) /* task ids are 1 .. this */
 #define AIO_PRIORITY_HIGH 8 /* priority >= this goes to the high lane */
+#define AIO_KINDS 64        /* per-kind counters (aio_spec.kind): 0 .. AIO_KINDS - 1; 0 for untracked */
 
 /* Wake policy (aio_engine_config.wake_policy); see docs/scheduling.md. */
 #define AIO_WAKE_LOCAL 0 /* wake the parked worker pinned to the submitter's CPU first, then any */
@@ -58,7 +59,7 @@ typedef struct aio_engine_config {
     int32_t adaptive_spin;        /* 1: spin only while recent arrivals came within spin_ns */
     int32_t max_searchers;        /* cap on a node's searching workers; 0: half its workers (at least 1) */
     aio_py_entry_fn py_entry;
-    int32_t record_latency;       /* 1: per-worker histograms of queue wait and run time (aio_engine_get_latency) */
+    int32_t record_latency;       /* 1: latency histograms of queue wait, run time and delivery (aio_engine_get_latency) */
 } aio_engine_config;
 
 /* One finished task, as copied out by aio_channel_drain. */
@@ -92,6 +93,7 @@ typedef struct aio_worker_stats {
 typedef struct aio_engine_stats {
     uint64_t submitted, completed, failed, cancelled, expired;
     uint64_t batches_submitted, batches_completed;
+    uint64_t submitted_high, finished_high; /* items through the high-priority lane (any outcome) */
     int64_t in_flight;
     uint32_t capacity;
     int32_t n_workers, n_nodes;
@@ -149,6 +151,7 @@ typedef struct aio_spec {
     int32_t priority;
     int32_t node;        /* -1: choose */
     uint32_t weight;     /* >= 1 (estimated duration in us) */
+    int32_t kind;        /* 0 .. AIO_KINDS - 1: whose per-kind counters its tasks count in */
 } aio_spec;
 
 /* aio_submit through a spec, on the channel's engine. Returns the task's record address (> 0,
@@ -179,14 +182,16 @@ void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out);
 int aio_worker_get_stats(aio_engine *e, int32_t index, aio_worker_stats *out);
 int aio_node_get_stats(aio_engine *e, int32_t node, aio_node_stats *out);
 
-/* Latency (with record_latency): a stage's histogram summed over the workers, from submit to
- * start (AIO_LATENCY_QUEUE_WAIT) or start to end (AIO_LATENCY_RUN) of each task record (a batch
- * is one), in nanoseconds. buckets: AIO_HIST_BUCKETS counters (aio_hist_bucket_count()); bucket
+/* Latency (with record_latency): a stage's histogram, in nanoseconds, of each task record (a
+ * batch is one): submit to start (AIO_LATENCY_QUEUE_WAIT) and start to end (AIO_LATENCY_RUN),
+ * summed over the workers; end to the loop's drain of it (AIO_LATENCY_DELIVERY, tasks that ran),
+ * summed over the channels, those destroyed included. buckets: AIO_HIST_BUCKETS counters (aio_hist_bucket_count()); bucket
  * i holds values in [aio_hist_bucket_lower(i), + aio_hist_bucket_width(i)), at most 1.6% of its
  * lower bound wide; the last bucket holds every value >= 2^36 ns. AIO_EINVAL for a bad stage or
  * an engine that does not record latency. */
 #define AIO_LATENCY_QUEUE_WAIT 0
 #define AIO_LATENCY_RUN 1
+#define AIO_LATENCY_DELIVERY 2
 typedef struct aio_latency {
     uint64_t count, sum_ns;
     int64_t max_ns;
@@ -195,6 +200,13 @@ int aio_engine_get_latency(aio_engine *e, int32_t stage, uint64_t *buckets, aio_
 int32_t aio_hist_bucket_count(void);
 int64_t aio_hist_bucket_lower(int32_t i);
 int64_t aio_hist_bucket_width(int32_t i);
+
+/* Per-kind counters, summed over the workers (items, as aio_engine_stats; run_ns: time spent
+ * running them; tasks abandoned at stop count as cancelled). out: n >= AIO_KINDS entries. */
+typedef struct aio_kind_stats {
+    uint64_t completed, failed, cancelled, expired, run_ns;
+} aio_kind_stats;
+int aio_engine_get_kinds(aio_engine *e, aio_kind_stats *out, int32_t n);
 
 /* Topology helpers: CPU the calling thread runs on (-1 unknown); pin the calling thread. */
 int32_t aio_current_cpu(void);

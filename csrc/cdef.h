@@ -11,6 +11,7 @@
 #define AIO_STATUS_EXPIRED ...
 #define AIO_INLINE_OUT ...
 #define AIO_PRIORITY_HIGH ...
+#define AIO_KINDS ...
 #define AIO_WAKE_LOCAL ...
 #define AIO_WAKE_ANY ...
 
@@ -65,6 +66,7 @@ typedef struct aio_worker_stats {
 typedef struct aio_engine_stats {
     uint64_t submitted, completed, failed, cancelled, expired;
     uint64_t batches_submitted, batches_completed;
+    uint64_t submitted_high, finished_high;
     int64_t in_flight;
     uint32_t capacity;
     int32_t n_workers, n_nodes;
@@ -103,6 +105,7 @@ typedef struct aio_spec {
     int32_t priority;
     int32_t node;
     uint32_t weight;
+    int32_t kind;
 } aio_spec;
 intptr_t aio_channel_submit(aio_channel *ch, const aio_spec *s, uint64_t id, const uint8_t *in, size_t in_len,
                             uint8_t *out);
@@ -113,6 +116,7 @@ intptr_t aio_channel_submit_batch(aio_channel *ch, const aio_spec *s, uint64_t i
 void aio_task_cancel(aio_task *t, uint64_t id);
 #define AIO_LATENCY_QUEUE_WAIT ...
 #define AIO_LATENCY_RUN ...
+#define AIO_LATENCY_DELIVERY ...
 typedef struct aio_latency {
     uint64_t count, sum_ns;
     int64_t max_ns;
@@ -121,6 +125,10 @@ int aio_engine_get_latency(aio_engine *e, int32_t stage, uint64_t *buckets, aio_
 int32_t aio_hist_bucket_count(void);
 int64_t aio_hist_bucket_lower(int32_t i);
 int64_t aio_hist_bucket_width(int32_t i);
+typedef struct aio_kind_stats {
+    uint64_t completed, failed, cancelled, expired, run_ns;
+} aio_kind_stats;
+int aio_engine_get_kinds(aio_engine *e, aio_kind_stats *out, int32_t n);
 
 void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out);
 int aio_worker_get_stats(aio_engine *e, int32_t index, aio_worker_stats *out);

@@ -1,6 +1,8 @@
 /* completion.c -- completion channel: ring + eventfd with coalesced wake-ups; see completion.h. */
 #define _GNU_SOURCE
 #include "completion.h"
+
+#include "clock.h"
 #include "invariant.h"
 
 #include <errno.h>
@@ -13,6 +15,8 @@
 int aio_channel_init(aio_channel *ch, aio_engine *e, aio_pool *pool, uint32_t capacity) {
     ch->engine = e;
     ch->pool = pool;
+    ch->delivery = NULL; /* aio_channel_create adds one when the engine records latency */
+    ch->prev = ch->next = NULL;
     if (aio_ring_init(&ch->ring, capacity) != 0) return AIO_ENOMEM;
     ch->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (ch->efd < 0) {
@@ -58,9 +62,14 @@ int aio_channel_fd(aio_channel *ch) { return ch->efd; }
 
 int aio_channel_drain(aio_channel *ch, aio_completion *out, int max) {
     int n = 0;
+    int64_t now = 0; /* one clock read per drain, for the delivery histogram */
     while (n < max) {
         aio_task *t = aio_ring_pop(&ch->ring);
         if (t == NULL) break;
+        if (ch->delivery != NULL && t->end_ns != 0) {
+            if (now == 0) now = aio_now_ns();
+            aio_hist_record(ch->delivery, now - t->end_ns);
+        }
         aio_completion *c = &out[n++];
         c->id = t->id;
         c->rc = t->rc;

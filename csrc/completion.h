@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "aioultra.h"
+#include "histogram.h"
 #include "pool.h"
 #include "ring.h"
 
@@ -22,6 +23,8 @@ struct aio_channel {
     aio_pool *pool;
     aio_ring ring;
     int efd;
+    aio_hist *delivery;        /* end -> drain of each task that ran (NULL: latency not recorded); the drainer writes it */
+    aio_channel *prev, *next;  /* the engine's list of live channels (under its channels_lock) */
     AIO_ALIGNED _Atomic int32_t armed;
     /* tasks submitted on this channel whose worker has not yet finished aio_channel_complete
      * (its last touch of the channel): the channel may be freed only at 0 */

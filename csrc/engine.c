@@ -96,6 +96,19 @@ int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
             st_relaxed(&w->cpu, -1); /* relaxed: not started yet */
         }
     }
+    e->kinds = calloc((size_t)n_workers * AIO_KINDS, sizeof(aio_kind_counts));
+    if (e->kinds == NULL || pthread_mutex_init(&e->channels_lock, NULL) != 0) {
+        free(e->kinds);
+        e->kinds = NULL;
+        for (int32_t i = 0; i < e->n_nodes; i++) aio_injector_destroy(&e->nodes[i].injector);
+        aio_pool_destroy(&e->pool);
+        free(e->cpu_node);
+        free(e->nodes);
+        free(e->workers);
+        free(e);
+        return AIO_ENOMEM;
+    }
+    for (int32_t i = 0; i < n_workers; i++) e->workers[i].kinds = &e->kinds[(size_t)i * AIO_KINDS];
     if (e->record_latency) { /* two histograms per worker, zeroed */
         e->hists = calloc(2 * (size_t)n_workers, sizeof(aio_hist));
         if (e->hists == NULL) {
@@ -140,6 +153,8 @@ static void abandon(aio_engine *e, aio_task *t) {
     t->worker = -1;
     add_relaxed(&e->abandoned, t->n_items > 0 ? t->n_items : 1); /* relaxed: statistics */
     if (t->n_items > 0) add_relaxed(&e->abandoned_batches, 1);   /* relaxed: statistics */
+    add_relaxed(&e->abandoned_kind[t->kind], t->n_items > 0 ? t->n_items : 1); /* relaxed: statistics */
+    if (t->high) add_relaxed(&e->abandoned_high, t->n_items > 0 ? t->n_items : 1); /* relaxed: statistics */
     aio_channel_complete(t->channel, t);
 }
 
@@ -171,6 +186,9 @@ void aio_engine_destroy(aio_engine *e) {
         if (ld_relaxed(&e->workers[i].deque.buf) != NULL) aio_deque_destroy(&e->workers[i].deque); /* relaxed: joined */
     for (int32_t i = 0; i < e->n_nodes; i++) aio_injector_destroy(&e->nodes[i].injector);
     aio_pool_destroy(&e->pool);
+    AIO_INVARIANT(e->channels == NULL, "every channel is destroyed before its engine");
+    pthread_mutex_destroy(&e->channels_lock);
+    free(e->kinds);
     free(e->hists);
     free(e->cpu_node);
     free(e->nodes);
@@ -183,16 +201,34 @@ int aio_channel_create(aio_engine *e, aio_channel **out) {
     if (ch == NULL) return AIO_ENOMEM;
     memset(ch, 0, sizeof *ch);
     int rc = aio_channel_init(ch, e, &e->pool, e->capacity);
+    if (rc == AIO_OK && e->record_latency && (ch->delivery = calloc(1, sizeof(aio_hist))) == NULL) {
+        aio_channel_fini(ch);
+        rc = AIO_ENOMEM;
+    }
     if (rc != AIO_OK) {
         free(ch);
         return rc;
     }
+    pthread_mutex_lock(&e->channels_lock);
+    ch->next = e->channels;
+    if (ch->next != NULL) ch->next->prev = ch;
+    e->channels = ch;
+    pthread_mutex_unlock(&e->channels_lock);
     *out = ch;
     return AIO_OK;
 }
 
 void aio_channel_destroy(aio_channel *ch) {
     if (ch == NULL) return;
+    aio_engine *e = ch->engine;
+    pthread_mutex_lock(&e->channels_lock);
+    if (ch->prev != NULL) ch->prev->next = ch->next;
+    else e->channels = ch->next;
+    if (ch->next != NULL) ch->next->prev = ch->prev;
+    if (ch->delivery != NULL) /* its deliveries stay in the engine's figures */
+        aio_hist_add(e->retired_buckets, &e->retired.count, &e->retired.sum_ns, &e->retired.max_ns, ch->delivery);
+    pthread_mutex_unlock(&e->channels_lock);
+    free(ch->delivery);
     aio_channel_fini(ch);
     free(ch);
 }
@@ -225,6 +261,7 @@ static int enqueue(aio_engine *e, aio_task *t, int32_t node, int32_t priority, a
     uint64_t items = t->n_items > 0 ? t->n_items : 1;
     add_relaxed(&n->submitted, items); /* relaxed: statistics */
     add_relaxed(&e->submitted, items); /* relaxed: statistics */
+    if (t->high) add_relaxed(&e->submitted_high, items); /* relaxed: statistics */
     if (t->n_items > 0) add_relaxed(&e->batches_submitted, 1); /* relaxed: statistics */
     add_relaxed(&t->channel->inflight, 1);     /* relaxed: published to the worker by the push below */
     /* relaxed: a placement hint for the workers; written only when it changes (no line bouncing) */
@@ -238,7 +275,7 @@ static int enqueue(aio_engine *e, aio_task *t, int32_t node, int32_t priority, a
 }
 
 /* Announce a submission (ended by enqueue, or here on failure) and take a record. */
-static aio_task *prepare(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx, int *rc) {
+static aio_task *prepare(aio_engine *e, aio_channel *ch, uint64_t id, const aio_spec *s, int *rc) {
     add_seq_cst(&e->submitting, 1); /* seq_cst: before the stop check, see the comment at the top */
     if (ld_seq_cst(&e->stop)) {     /* seq_cst: as above */
         sub_seq_cst(&e->submitting, 1);
@@ -255,8 +292,9 @@ static aio_task *prepare(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel
     /* relaxed: published to the worker by the injector push; a canceller holding an older id
      * fails its CAS against this value */
     st_relaxed(&t->cancel_word, id << 1);
-    t->fn = fn;
-    t->ctx = ctx;
+    t->fn = s->fn;
+    t->ctx = s->ctx;
+    t->kind = s->kind;
     t->channel = ch;
     t->offsets = NULL;
     t->rcs = NULL;
@@ -265,38 +303,50 @@ static aio_task *prepare(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel
     t->weight = 1;
     t->status = AIO_STATUS_OK;
     t->submit_ns = e->record_latency ? aio_now_ns() : 0;
+    t->end_ns = 0;
     *rc = AIO_OK;
     return t;
+}
+
+static bool spec_valid(const aio_spec *s) {
+    return s->deadline_ns >= 0 && s->kind >= 0 && s->kind < AIO_KINDS;
+}
+
+/* One task through a spec. */
+static int submit_one(aio_engine *e, aio_channel *ch, uint64_t id, const aio_spec *s, const uint8_t *in,
+                      size_t in_len, uint8_t *out, aio_task **task) {
+    if (ch == NULL || id == 0 || id > AIO_MAX_TASK_ID || !spec_valid(s) || (out == NULL && s->out_cap > AIO_INLINE_OUT) ||
+        (in == NULL && in_len > 0))
+        return AIO_EINVAL;
+    int rc;
+    aio_task *t = prepare(e, ch, id, s, &rc);
+    if (t == NULL) return rc;
+    t->in = in;
+    t->in_len = in_len;
+    t->out = out;
+    t->out_cap = s->out_cap;
+    t->weight = s->weight > 0 ? s->weight : 1;
+    t->deadline_ns = s->deadline_ns > 0 ? aio_add_sat(aio_now_ns(), s->deadline_ns) : 0;
+    return enqueue(e, t, s->node, s->priority, task);
 }
 
 int aio_submit(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                int32_t priority, int64_t deadline_ns, uint32_t weight, int32_t node, aio_task **task) {
-    if (ch == NULL || id == 0 || id > AIO_MAX_TASK_ID || deadline_ns < 0 || (out == NULL && out_cap > AIO_INLINE_OUT) || (in == NULL && in_len > 0))
-        return AIO_EINVAL;
-    int rc;
-    aio_task *t = prepare(e, ch, id, fn, ctx, &rc);
-    if (t == NULL) return rc;
-    t->in = in;
-    t->in_len = in_len;
-    t->out = out;
-    t->out_cap = out_cap;
-    t->weight = weight > 0 ? weight : 1;
-    t->deadline_ns = deadline_ns > 0 ? aio_add_sat(aio_now_ns(), deadline_ns) : 0;
-    return enqueue(e, t, node, priority, task);
+    aio_spec s = {fn, ctx, out_cap, deadline_ns, priority, node, weight, 0};
+    return submit_one(e, ch, id, &s, in, in_len, out, task);
 }
 
 /* A batch task; fn == NULL: a Python batch of n items (no buffers). */
-static int submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
-                        const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
-                        int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task) {
-    bool py = fn == NULL;
-    if (ch == NULL || id == 0 || id > AIO_MAX_TASK_ID || n == 0 || deadline_ns < 0 ||
+static int submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, const aio_spec *s, const uint8_t *in,
+                        const uint64_t *offsets, uint32_t n, uint8_t *out, int64_t *rcs, aio_task **task) {
+    bool py = s->fn == NULL;
+    if (ch == NULL || id == 0 || id > AIO_MAX_TASK_ID || n == 0 || !spec_valid(s) ||
         (py ? in != NULL || offsets != NULL || out != NULL || rcs != NULL
-            : offsets == NULL || rcs == NULL || (out == NULL && stride > 0) || (in == NULL && offsets[n] > 0)))
+            : offsets == NULL || rcs == NULL || (out == NULL && s->out_cap > 0) || (in == NULL && offsets[n] > 0)))
         return AIO_EINVAL;
     int rc;
-    aio_task *t = prepare(e, ch, id, fn, ctx, &rc);
+    aio_task *t = prepare(e, ch, id, s, &rc);
     if (t == NULL) return rc;
     t->in = in;
     t->in_len = py ? 0 : (size_t)offsets[n];
@@ -304,25 +354,25 @@ static int submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_
     t->n_items = n;
     t->rcs = rcs;
     t->out = out;
-    t->out_cap = stride;
+    t->out_cap = s->out_cap;
     t->weight = n;
-    t->deadline_ns = deadline_ns > 0 ? aio_add_sat(aio_now_ns(), deadline_ns) : 0;
-    return enqueue(e, t, node, priority, task);
+    t->deadline_ns = s->deadline_ns > 0 ? aio_add_sat(aio_now_ns(), s->deadline_ns) : 0;
+    return enqueue(e, t, s->node, s->priority, task);
 }
 
 int aio_submit_batch(aio_engine *e, aio_channel *ch, uint64_t id, aio_kernel_fn fn, void *ctx,
                      const uint8_t *in, const uint64_t *offsets, uint32_t n, uint8_t *out, size_t stride,
                      int64_t *rcs, int32_t priority, int64_t deadline_ns, int32_t node, aio_task **task) {
     if (fn == NULL) return AIO_EINVAL; /* Python batches go through aio_channel_submit_batch */
-    return submit_batch(e, ch, id, fn, ctx, in, offsets, n, out, stride, rcs, priority, deadline_ns, node, task);
+    aio_spec s = {fn, ctx, stride, deadline_ns, priority, node, 1, 0};
+    return submit_batch(e, ch, id, &s, in, offsets, n, out, rcs, task);
 }
 
 intptr_t aio_channel_submit(aio_channel *ch, const aio_spec *s, uint64_t id, const uint8_t *in, size_t in_len,
                             uint8_t *out) {
     if (ch == NULL || s == NULL) return AIO_EINVAL;
     aio_task *t = NULL;
-    int rc = aio_submit(ch->engine, ch, id, s->fn, s->ctx, in, in_len, out, s->out_cap, s->priority, s->deadline_ns,
-                        s->weight, s->node, &t);
+    int rc = submit_one(ch->engine, ch, id, s, in, in_len, out, &t);
     return rc == AIO_OK ? (intptr_t)t : rc;
 }
 
@@ -336,8 +386,7 @@ int64_t aio_channel_submit_many(aio_channel *ch, const aio_spec *s, uint64_t fir
         if (b < a || (in == NULL && b > a)) return i > 0 ? (int64_t)i : AIO_EINVAL;
         aio_task *t = NULL;
         uint8_t *o = out != NULL ? out + (size_t)i * s->out_cap : NULL; /* no NULL + 0 */
-        int rc = aio_submit(ch->engine, ch, first_id + i, s->fn, s->ctx, in != NULL ? in + a : NULL, (size_t)(b - a), o,
-                            s->out_cap, s->priority, s->deadline_ns, s->weight, s->node, &t);
+        int rc = submit_one(ch->engine, ch, first_id + i, s, in != NULL ? in + a : NULL, (size_t)(b - a), o, &t);
         if (rc != AIO_OK) return i > 0 ? (int64_t)i : rc;
         tasks[i] = (intptr_t)t;
     }
@@ -348,8 +397,7 @@ intptr_t aio_channel_submit_batch(aio_channel *ch, const aio_spec *s, uint64_t i
                                   const uint64_t *offsets, uint32_t n, uint8_t *out, int64_t *rcs) {
     if (ch == NULL || s == NULL) return AIO_EINVAL;
     aio_task *t = NULL;
-    int rc = submit_batch(ch->engine, ch, id, s->fn, s->ctx, in, offsets, n, out, s->out_cap, rcs, s->priority,
-                          s->deadline_ns, s->node, &t);
+    int rc = submit_batch(ch->engine, ch, id, s, in, offsets, n, out, rcs, &t);
     return rc == AIO_OK ? (intptr_t)t : rc;
 }
 
@@ -371,7 +419,10 @@ void aio_engine_get_stats(aio_engine *e, aio_engine_stats *out) {
         out->cancelled += ld_relaxed(&w->cancelled);
         out->expired += ld_relaxed(&w->expired);
         out->batches_completed += ld_relaxed(&w->batches);
+        out->finished_high += ld_relaxed(&w->finished_high);
     }
+    out->finished_high += ld_relaxed(&e->abandoned_high);       /* relaxed: statistics */
+    out->submitted_high = ld_relaxed(&e->submitted_high);       /* relaxed: statistics */
     out->cancelled += ld_relaxed(&e->abandoned);                 /* relaxed: statistics */
     out->batches_completed += ld_relaxed(&e->abandoned_batches); /* relaxed: statistics */
     out->batches_submitted = ld_relaxed(&e->batches_submitted);  /* relaxed: statistics */
@@ -413,15 +464,42 @@ int aio_node_get_stats(aio_engine *e, int32_t node, aio_node_stats *out) {
 
 int aio_engine_get_latency(aio_engine *e, int32_t stage, uint64_t *buckets, aio_latency *out) {
     if (e == NULL || buckets == NULL || out == NULL || !e->record_latency ||
-        (stage != AIO_LATENCY_QUEUE_WAIT && stage != AIO_LATENCY_RUN))
+        (stage != AIO_LATENCY_QUEUE_WAIT && stage != AIO_LATENCY_RUN && stage != AIO_LATENCY_DELIVERY))
         return AIO_EINVAL;
     memset(buckets, 0, sizeof(uint64_t) * AIO_HIST_BUCKETS);
     memset(out, 0, sizeof *out);
+    if (stage == AIO_LATENCY_DELIVERY) {
+        pthread_mutex_lock(&e->channels_lock);
+        memcpy(buckets, e->retired_buckets, sizeof e->retired_buckets);
+        *out = e->retired;
+        for (aio_channel *ch = e->channels; ch != NULL; ch = ch->next)
+            aio_hist_add(buckets, &out->count, &out->sum_ns, &out->max_ns, ch->delivery);
+        pthread_mutex_unlock(&e->channels_lock);
+        return AIO_OK;
+    }
     for (int32_t i = 0; i < e->n_workers; i++) {
         aio_worker *w = &e->workers[i];
         aio_hist_add(buckets, &out->count, &out->sum_ns, &out->max_ns,
                      stage == AIO_LATENCY_QUEUE_WAIT ? w->queue_wait : w->run_time);
     }
+    return AIO_OK;
+}
+
+int aio_engine_get_kinds(aio_engine *e, aio_kind_stats *out, int32_t n) {
+    if (e == NULL || out == NULL || n < AIO_KINDS) return AIO_EINVAL;
+    memset(out, 0, sizeof *out * AIO_KINDS);
+    for (int32_t i = 0; i < e->n_workers; i++) {
+        for (int32_t k = 0; k < AIO_KINDS; k++) {
+            const aio_kind_counts *c = &e->workers[i].kinds[k];
+            /* relaxed: statistics, momentarily inconsistent */
+            out[k].completed += ld_relaxed(&c->completed);
+            out[k].failed += ld_relaxed(&c->failed);
+            out[k].cancelled += ld_relaxed(&c->cancelled);
+            out[k].expired += ld_relaxed(&c->expired);
+            out[k].run_ns += ld_relaxed(&c->run_ns);
+        }
+    }
+    for (int32_t k = 0; k < AIO_KINDS; k++) out[k].cancelled += ld_relaxed(&e->abandoned_kind[k]); /* relaxed: statistics */
     return AIO_OK;
 }
 

@@ -10,7 +10,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
+
 #include "aioultra.h"
+#include "clock.h"
 #include "deque.h"
 #include "histogram.h"
 #include "injector.h"
@@ -30,6 +32,11 @@ typedef struct aio_node {
     char pad_[AIO_CACHELINE - 3 * sizeof(int32_t)];
 } aio_node;
 
+/* One kind's counters in one worker (owner-written, relaxed), as aio_kind_stats. */
+typedef struct aio_kind_counts {
+    _Atomic uint64_t completed, failed, cancelled, expired, run_ns;
+} aio_kind_counts;
+
 typedef struct aio_worker {
     aio_deque deque;
     aio_engine *engine;
@@ -48,6 +55,8 @@ typedef struct aio_worker {
     _Atomic uint64_t executed;                          /* task records run (a batch is one) */
     _Atomic uint64_t completed, failed, cancelled, expired; /* items, as aio_engine_stats */
     _Atomic uint64_t batches;                                        /* batch tasks finished */
+    _Atomic uint64_t finished_high;                                  /* items of the high lane finished */
+    aio_kind_counts *kinds;                                          /* AIO_KINDS entries */
     _Atomic uint64_t steals_local, steals_remote, parks;
     _Atomic int32_t tid;
     AIO_ALIGNED _Atomic uint64_t stolen_from; /* written by thieves */
@@ -74,6 +83,11 @@ struct aio_engine {
     aio_py_entry_fn py_entry;
     int32_t record_latency;              /* aio_engine_config.record_latency */
     aio_hist *hists;                     /* the workers' histograms (NULL without record_latency) */
+    aio_kind_counts *kinds;              /* the workers' per-kind counters, AIO_KINDS per worker */
+    pthread_mutex_t channels_lock;       /* guards channels, and retired_* (channel create/destroy, snapshots) */
+    aio_channel *channels;               /* live channels (for their delivery histograms) */
+    uint64_t retired_buckets[AIO_HIST_BUCKETS]; /* delivery histograms of destroyed channels, added up */
+    aio_latency retired;
     aio_pool pool;
     aio_node *nodes;
     aio_worker *workers;
@@ -83,9 +97,12 @@ struct aio_engine {
     _Atomic int32_t stop;
     _Atomic uint64_t abandoned;          /* items still queued at stop, completed as cancelled */
     _Atomic uint64_t abandoned_batches;  /* batch tasks among them */
+    _Atomic uint64_t abandoned_high;     /* items of the high lane among them */
+    _Atomic uint64_t abandoned_kind[AIO_KINDS]; /* items among them, by kind */
     /* written by submitters on every submission, apart from what spinning workers read */
     AIO_ALIGNED _Atomic uint64_t submitted; /* items */
     _Atomic uint64_t batches_submitted;
+    _Atomic uint64_t submitted_high;     /* items submitted to the high lane */
     _Atomic int32_t submitting;          /* submitters between their stop check and their push */
 };
 
@@ -98,7 +115,6 @@ void aio_node_notify(aio_engine *e, aio_node *n, int32_t cpu);
 void aio_wake_all(aio_engine *e);
 /* After a push onto node n: wake a parked worker of a node that may now steal from n. */
 void aio_notify_thieves(aio_engine *e, aio_node *n);
-int64_t aio_now_ns(void);
 
 /* a + b (b >= 0) for a deadline or a time budget, saturating instead of overflowing */
 static inline int64_t aio_add_sat(int64_t a, int64_t b) {

@@ -31,10 +31,12 @@ struct aio_task {
     uint32_t weight;           /* load units (estimated duration in us, >= 1) */
     int32_t node;              /* node whose injector received it */
     int32_t high;              /* 1: high-priority lane */
+    int32_t kind;              /* per-kind counters to count it in (aio_spec.kind) */
     aio_channel *channel;
     int64_t deadline_ns;       /* absolute CLOCK_MONOTONIC time, 0: none */
     int64_t submit_ns;         /* CLOCK_MONOTONIC at submit when the engine records latency, else 0 */
     /* written by the worker that completes it */
+    int64_t end_ns;            /* when it finished running, if it ran and latency is recorded, else 0 */
     int64_t rc;
     int32_t status;
     int32_t worker;

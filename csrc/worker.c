@@ -48,12 +48,6 @@
 #define LOCAL_TASK_NS 5000
 #define INJECT_BATCH_MAX 8
 
-int64_t aio_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void futex_wait(_Atomic uint32_t *word, uint32_t expected) {
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
 }
@@ -290,12 +284,15 @@ static void run_task(aio_worker *w, aio_task *t) {
     t->worker = w->index;
     t->rc = 0;
     uint64_t items = t->n_items > 0 ? t->n_items : 1; /* the counters count items */
+    aio_kind_counts *kind = &w->kinds[t->kind];
     if (ld_relaxed(&t->cancel_word) & 1) { /* relaxed: a hint; a late cancel lets the task run */
         t->status = AIO_STATUS_CANCELLED;
         bump_owned(&w->cancelled, items);
+        bump_owned(&kind->cancelled, items);
     } else if (t->deadline_ns != 0 && aio_now_ns() > t->deadline_ns) {
         t->status = AIO_STATUS_EXPIRED;
         bump_owned(&w->expired, items);
+        bump_owned(&kind->expired, items);
     } else {
         int64_t started = aio_now_ns();
         if (w->queue_wait != NULL) aio_hist_record(w->queue_wait, started - t->submit_ns);
@@ -305,6 +302,8 @@ static void run_task(aio_worker *w, aio_task *t) {
             t->status = AIO_STATUS_OK;
             bump_owned(&w->completed, items - failed);
             bump_owned(&w->failed, failed);
+            bump_owned(&kind->completed, items - failed);
+            bump_owned(&kind->failed, failed);
         } else {
             if (t->fn == NULL) {
                 t->status = e->py_entry(t->id);
@@ -316,13 +315,19 @@ static void run_task(aio_worker *w, aio_task *t) {
                 t->status = rc < 0 ? AIO_STATUS_FAILED : AIO_STATUS_OK;
             }
             bump_owned(t->status == AIO_STATUS_OK ? &w->completed : &w->failed, 1);
+            bump_owned(t->status == AIO_STATUS_OK ? &kind->completed : &kind->failed, 1);
         }
-        int64_t ran = aio_now_ns() - started;
-        if (w->run_time != NULL) aio_hist_record(w->run_time, ran);
+        int64_t ended = aio_now_ns(), ran = ended - started;
+        bump_owned(&kind->run_ns, (uint64_t)(ran > 0 ? ran : 0));
+        if (w->run_time != NULL) {
+            aio_hist_record(w->run_time, ran);
+            t->end_ns = ended; /* for the delivery histogram; published with the record */
+        }
         /* see spin_budget: Python jobs and tasks the loop goes to sleep waiting for */
         w->runs_local = t->fn == NULL || ran > LOCAL_TASK_NS;
     }
     if (t->n_items > 0) bump_owned(&w->batches, 1);
+    if (t->high) bump_owned(&w->finished_high, items);
     bump_owned(&w->executed, 1);
     aio_channel_complete(t->channel, t);
 }

@@ -148,7 +148,7 @@ sources_for() {
         test_keccak) echo "csrc/tests/test_keccak.c csrc/kernels/keccak256.c csrc/kernels/basic.c" ;;
         stress_deque) echo "csrc/tests/stress_deque.c csrc/deque.c" ;;
         stress_ring) echo "csrc/tests/stress_ring.c csrc/ring.c" ;;
-        stress_completion) echo "csrc/tests/stress_completion.c csrc/ring.c csrc/pool.c csrc/completion.c" ;;
+        stress_completion) echo "csrc/tests/stress_completion.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/histogram.c" ;;
         litmus_park) echo "csrc/tests/litmus_park.c csrc/deque.c" ;;
         test_histogram) echo "csrc/tests/test_histogram.c csrc/histogram.c" ;;
         test_api) echo "csrc/tests/test_api.c csrc/engine.c csrc/worker.c csrc/injector.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/deque.c csrc/topology.c csrc/histogram.c" ;;

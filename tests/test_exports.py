@@ -11,9 +11,12 @@ EXPECTED = {
     "InvalidTask",
     "Kernel",
     "KernelError",
+    "KernelStats",
+    "LaneStats",
     "LatencyStats",
     "NodeStats",
     "QueueFull",
+    "Rates",
     "StageLatency",
     "Task",
     "TaskFuture",
@@ -41,6 +44,14 @@ def test_error_hierarchy() -> None:
         assert issubclass(exc, aioultra.UltraEngineError)
     assert issubclass(aioultra.InvalidTask, TypeError)
     assert issubclass(aioultra.InvalidTask, ValueError)
+
+
+def test_metrics_module() -> None:
+    """aioultra.metrics is imported on demand (it needs prometheus_client); it documents itself."""
+    from aioultra import metrics
+
+    assert set(metrics.__all__) == {"BUCKETS_S", "EngineCollector", "serve"}
+    assert metrics.EngineCollector.__doc__ and metrics.serve.__doc__
 
 
 def test_kernels_module() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +132,42 @@ async def test_pricing_past_its_deadline_is_dropped(engine: aioultra.Engine) -> 
     assert dropped > 0
     assert not summary.opportunities  # nothing priced late is reported
     assert engine.stats().tasks_expired > 0
+
+
+async def test_watcher_serves_metrics_while_it_runs() -> None:
+    """``--metrics-port``: the watcher (a child process) serves its engine's metrics; scraped
+    while the feed holds after its first burst, parsed with prometheus_client's parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    lines = load_replay(DATA / "pending.jsonl")[:400]
+    gate = asyncio.Event()
+    root = Path(__file__).resolve().parent.parent
+    async with serving(lines, burst=200, gate=gate) as url:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "examples.mempool_watcher", "--ws", url, "--quiet", "--metrics-port", "0",
+            cwd=root, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            first = (await wait_for(proc.stdout.readline(), 60)).decode()
+            while not first.startswith("# metrics: "):  # the engine's log lines come first
+                assert first, "the watcher exited without serving metrics"
+                first = (await wait_for(proc.stdout.readline(), 60)).decode()
+            metrics_url = first.split(" ", 2)[2].strip()
+            assert metrics_url.startswith("http://127.0.0.1:")
+            submitted = 0.0
+            for _ in range(600):  # the first burst's 200 transactions reach the engine (30 s at most)
+                body = await asyncio.to_thread(lambda: urllib.request.urlopen(metrics_url, timeout=10).read().decode())
+                families = {f.name: f for f in text_string_to_metric_families(body)}
+                submitted = families["aioultra_tasks_submitted"].samples[0].value
+                if submitted >= 200:
+                    break
+                await asyncio.sleep(0.05)  # polling another process: there is no event to wait on
+            assert submitted >= 200
+            kinds = {s.labels["kernel"] for s in families["aioultra_kernel_tasks"].samples}
+            assert "rlp_tx" in kinds or "univ2_backrun" in kinds, kinds
+            assert "aioultra_task_run_seconds" in families
+        finally:
+            gate.set()
+            out, _ = await wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, out.decode()[-2000:]

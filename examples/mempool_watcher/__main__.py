@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import aioultra
@@ -22,22 +23,8 @@ async def main(args: argparse.Namespace) -> int:
     modes = list(MODES) if args.compare else [args.mode]
     summaries: list[Summary] = []
     async with aioultra.Engine(aioultra.EngineConfig.from_env()) as engine:  # AIOULTRA_* variables apply
-        for mode in modes:
-            emit = None if args.quiet or (args.compare and mode != "engine") else print_opportunity
-            feed = contextlib.nullcontext(args.ws) if args.ws else replay_server(args.replay)
-            with feed as url:
-                summary = await run(
-                    url,
-                    pools,
-                    mode,
-                    engine=engine,
-                    limit=args.limit,
-                    batch_max=args.batch,
-                    deadline_us=args.deadline_us,
-                    emit=emit,
-                )
-            summaries.append(summary)
-            summary.print(sys.stdout)
+        with _metrics_server(engine, args.metrics_port, args.metrics_addr):
+            await _run_modes(args, engine, pools, modes, summaries)
     if args.compare:
         base = {(o.tx_hash, o.pool, o.size, o.profit) for o in summaries[0].opportunities}
         for s in summaries[1:]:
@@ -45,6 +32,45 @@ async def main(args: argparse.Namespace) -> int:
             print(f"# {s.mode}: same opportunities as engine: {same}")
         print("# " + " | ".join(f"{s.mode}: {s.throughput:,.0f} tx/s" for s in summaries))
     return 0
+
+
+async def _run_modes(
+    args: argparse.Namespace, engine: aioultra.Engine, pools: PoolSet, modes: list[str], summaries: list[Summary]
+) -> None:
+    for mode in modes:
+        emit = None if args.quiet or (args.compare and mode != "engine") else print_opportunity
+        feed = contextlib.nullcontext(args.ws) if args.ws else replay_server(args.replay)
+        with feed as url:
+            summary = await run(
+                url,
+                pools,
+                mode,
+                engine=engine,
+                limit=args.limit,
+                batch_max=args.batch,
+                deadline_us=args.deadline_us,
+                emit=emit,
+            )
+        summaries.append(summary)
+        summary.print(sys.stdout)
+
+
+@contextlib.contextmanager
+def _metrics_server(engine: aioultra.Engine, port: int | None, addr: str) -> Iterator[None]:
+    """With a port: serve the engine's Prometheus metrics while the pipeline runs."""
+    if port is None:
+        yield
+        return
+    from aioultra import metrics  # needs prometheus_client (aioultra[metrics])
+
+    server, thread = metrics.serve(engine, port, addr)
+    print(f"# metrics: http://{addr}:{server.server_port}/metrics", flush=True)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
 
 
 def cli(argv: list[str] | None = None) -> int:
@@ -70,9 +96,15 @@ def cli(argv: list[str] | None = None) -> int:
         help="drop a batch's pricing if the engine cannot start it within this budget",
     )
     parser.add_argument("--quiet", action="store_true", help="summary only")
+    parser.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port (0: any free port)"
+    )
+    parser.add_argument("--metrics-addr", default="127.0.0.1", help="address of the metrics server")
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error("--batch must be >= 1")
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        parser.error("--metrics-port must be between 0 and 65535")
     try:
         import uvloop
 

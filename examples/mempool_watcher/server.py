@@ -51,9 +51,11 @@ def replay_server(path: str | Path, *, burst: int = 64, pause_s: float = 0.002) 
 
 
 @asynccontextmanager
-async def serving(txs: list[str], *, burst: int = 64, pause_s: float = 0.002) -> AsyncIterator[str]:
+async def serving(
+    txs: list[str], *, burst: int = 64, pause_s: float = 0.002, gate: asyncio.Event | None = None
+) -> AsyncIterator[str]:
     """Serve ``txs`` to each subscriber in bursts of ``burst`` every ``pause_s`` on the running
-    loop; yields the URL."""
+    loop (with a ``gate``: the rest after the first burst only once it is set); yields the URL."""
 
     async def handler(ws: ServerConnection) -> None:
         async for message in ws:
@@ -77,6 +79,8 @@ async def serving(txs: list[str], *, burst: int = 64, pause_s: float = 0.002) ->
                     # sentNs: CLOCK_MONOTONIC, shared by the processes of this machine (an extension field)
                     await ws.send(head + str(time.perf_counter_ns()) + ',"result":' + tx + "}}")
                 await asyncio.sleep(pause_s)
+                if gate is not None:
+                    await gate.wait()
             await ws.send(
                 json.dumps({"jsonrpc": "2.0", "method": "aioultra_replayDone", "params": {"count": len(txs)}})
             )

@@ -1,0 +1,73 @@
+"""Rates over the last second and the last ten seconds, from sampled counters.
+
+The engine samples its lifetime counters about every 100 ms (on the loop that started it) and
+at every ``stats()`` call; a rate over a window is the difference between the counters now and
+the newest sample at least that old, divided by the time between them. While the engine is
+younger than the window (or when samples stopped, e.g. the starting loop ended), the time the
+figures span is reported in ``Rates.window_s``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+#: (time, submitted, completed, failed, cancelled, expired)
+Sample = tuple[float, int, int, int, int, int]
+
+SAMPLE_EVERY_S = 0.1
+_KEEP_S = 10.5  # a sample a little older than the longest window is kept
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Items per second over the last ``window_s`` seconds (see ``EngineStats.rate_1s``)."""
+
+    window_s: float
+    submitted_per_s: float
+    completed_per_s: float
+    failed_per_s: float
+    cancelled_per_s: float
+    expired_per_s: float
+
+    @property
+    def finished_per_s(self) -> float:
+        """Items finished per second, whatever their outcome."""
+        return self.completed_per_s + self.failed_per_s + self.cancelled_per_s + self.expired_per_s
+
+
+NO_RATES = Rates(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+class RateSampler:
+    """Samples of the lifetime counters, thread-safe (the loop's timer adds, any thread reads)."""
+
+    def __init__(self, started: float) -> None:
+        self._samples: deque[Sample] = deque([(started, 0, 0, 0, 0, 0)])
+        self._lock = threading.Lock()
+
+    def add(self, sample: Sample) -> None:
+        """Record a sample (times must not go backwards); drop those no window needs."""
+        with self._lock:
+            if sample[0] <= self._samples[-1][0]:
+                return
+            self._samples.append(sample)
+            cutoff = sample[0] - _KEEP_S
+            while len(self._samples) > 2 and self._samples[1][0] <= cutoff:
+                self._samples.popleft()
+
+    def rates(self, now: Sample, window_s: float) -> Rates:
+        """The rates from the newest sample at least ``window_s`` older than ``now`` (the
+        oldest kept when none is) to ``now``."""
+        with self._lock:
+            base = self._samples[0]
+            for s in reversed(self._samples):
+                if s[0] <= now[0] - window_s:
+                    base = s
+                    break
+        span = now[0] - base[0]
+        if span <= 0:
+            return NO_RATES
+        per = [(a - b) / span for a, b in zip(now[1:], base[1:], strict=True)]
+        return Rates(span, per[0], per[1], per[2], per[3], per[4])
