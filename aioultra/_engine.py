@@ -62,6 +62,7 @@ class Engine(Submitting, Mapping):
         self._topology: Topology | None = None
         self._started_at = 0.0
         self._rates = RateSampler(0.0)
+        self._reader: _ffi.StatsReader | None = None
         self._pid = os.getpid()
         self._forked = False
         self._full_logged_at = -1.0
@@ -128,6 +129,7 @@ class Engine(Submitting, Mapping):
             raise
         self._state = _RUNNING
         self._n_workers = sum(node_workers)
+        self._reader = _ffi.StatsReader(self._ptr, self._n_workers, len(node_workers))
         self._pid = os.getpid()
         self._started_at = time.monotonic()
         self._rates = RateSampler(self._started_at)
@@ -408,17 +410,17 @@ class Engine(Submitting, Mapping):
             return self._snapshot()
 
     def _snapshot(self) -> EngineStats:
-        if self._ptr is None or self._state == _CLOSED:
+        if self._ptr is None or self._reader is None or self._state == _CLOSED:
             raise self._closed_error()
-        return snapshot(self._ptr, self.topology, self._started_at, self.config.latency_histograms, self._rates)
+        return snapshot(self._reader, self.topology, self._started_at, self.config.latency_histograms, self._rates)
 
     def _sample_rates(self, loop: asyncio.AbstractEventLoop) -> None:
         """On the loop that started the engine, every SAMPLE_EVERY_S: a sample of the counters
         for the rates over the last 1 s / 10 s (about 1 us)."""
         with self._lock:
-            if self._ptr is None or self._state == _CLOSED:
+            if self._ptr is None or self._reader is None or self._state == _CLOSED:
                 return
-            self._rates.add(sample(_ffi.engine_stats(self._ptr), time.monotonic()))
+            self._rates.add(sample(self._reader.engine(), time.monotonic()))
         if not loop.is_closed():
             loop.call_later(SAMPLE_EVERY_S, self._sample_rates, loop)
 

@@ -208,43 +208,8 @@ def task_cancel_at(address: int, job_id: int) -> None:
 # --- statistics and topology -------------------------------------------------------------
 
 
-def engine_stats(engine: Cdata) -> Cdata:
-    """aio_engine_get_stats into a fresh struct."""
-    out = ffi.new("aio_engine_stats *")
-    lib.aio_engine_get_stats(engine, out)
-    return out
-
-
-def worker_stats(engine: Cdata, index: int) -> Cdata:
-    """aio_worker_get_stats into a fresh struct."""
-    out = ffi.new("aio_worker_stats *")
-    check(lib.aio_worker_get_stats(engine, index, out), "aio_worker_get_stats")
-    return out
-
-
-def node_stats(engine: Cdata, node: int) -> Cdata:
-    """aio_node_get_stats into a fresh struct."""
-    out = ffi.new("aio_node_stats *")
-    check(lib.aio_node_get_stats(engine, node, out), "aio_node_get_stats")
-    return out
-
-
 KINDS = int(lib.AIO_KINDS)
-
-
 KIND_FIELDS = 5  # completed, failed, cancelled, expired, run_ns
-
-
-def engine_kinds(engine: Cdata) -> array.array[int]:
-    """aio_engine_get_kinds: KIND_FIELDS counters per kind slot (completed, failed, cancelled,
-    expired, run_ns), slot after slot, in one flat array."""
-    out = ffi.new("aio_kind_stats[]", KINDS)
-    check(lib.aio_engine_get_kinds(engine, out, KINDS), "aio_engine_get_kinds")
-    flat = array.array("Q")
-    flat.frombytes(ffi.buffer(out))
-    return flat
-
-
 LATENCY_QUEUE_WAIT = lib.AIO_LATENCY_QUEUE_WAIT
 LATENCY_RUN = lib.AIO_LATENCY_RUN
 LATENCY_DELIVERY = lib.AIO_LATENCY_DELIVERY
@@ -254,14 +219,53 @@ HIST_LOWER = tuple(int(lib.aio_hist_bucket_lower(i)) for i in range(HIST_BUCKETS
 HIST_WIDTH = tuple(int(lib.aio_hist_bucket_width(i)) for i in range(HIST_BUCKETS))
 
 
-def engine_latency(engine: Cdata, stage: int) -> tuple[int, int, int, array.array[int]]:
-    """aio_engine_get_latency: (count, sum_ns, max_ns, buckets) of one stage."""
-    buckets = ffi.new("uint64_t[]", HIST_BUCKETS)
-    out = ffi.new("aio_latency *")
-    check(lib.aio_engine_get_latency(engine, stage, buckets, out), "aio_engine_get_latency")
-    counts = array.array("Q")
-    counts.frombytes(ffi.buffer(buckets))  # one copy, no Python int per bucket
-    return int(out.count), int(out.sum_ns), int(out.max_ns), counts
+class StatsReader:
+    """The statistics calls of one engine, into buffers allocated once (a snapshot costs no
+    allocation but its copies). One thread at a time: the engine holds its lock around them."""
+
+    def __init__(self, engine: Cdata, n_workers: int, n_nodes: int) -> None:
+        self._engine = engine
+        self._stats = ffi.new("aio_engine_stats *")
+        self._workers = [ffi.new("aio_worker_stats *") for _ in range(n_workers)]
+        self._nodes = [ffi.new("aio_node_stats *") for _ in range(n_nodes)]
+        self._kinds = ffi.new("aio_kind_stats[]", KINDS)
+        self._kinds_bytes = ffi.buffer(self._kinds)
+        self._buckets = ffi.new("uint64_t[]", HIST_BUCKETS)
+        self._buckets_bytes = ffi.buffer(self._buckets)
+        self._latency = ffi.new("aio_latency *")
+
+    def engine(self) -> Cdata:
+        """aio_engine_get_stats (the struct is reused by the next call)."""
+        lib.aio_engine_get_stats(self._engine, self._stats)
+        return self._stats
+
+    def workers(self) -> list[Cdata]:
+        """aio_worker_get_stats of every worker (the structs are reused by the next call)."""
+        for i, out in enumerate(self._workers):
+            check(lib.aio_worker_get_stats(self._engine, i, out), "aio_worker_get_stats")
+        return self._workers
+
+    def nodes(self) -> list[Cdata]:
+        """aio_node_get_stats of every node (the structs are reused by the next call)."""
+        for i, out in enumerate(self._nodes):
+            check(lib.aio_node_get_stats(self._engine, i, out), "aio_node_get_stats")
+        return self._nodes
+
+    def kinds(self) -> array.array[int]:
+        """aio_engine_get_kinds: KIND_FIELDS counters per kind slot (completed, failed,
+        cancelled, expired, run_ns), slot after slot, in one flat array (a copy)."""
+        check(lib.aio_engine_get_kinds(self._engine, self._kinds, KINDS), "aio_engine_get_kinds")
+        flat = array.array("Q")
+        flat.frombytes(self._kinds_bytes)
+        return flat
+
+    def latency(self, stage: int) -> tuple[int, int, int, array.array[int]]:
+        """aio_engine_get_latency: (count, sum_ns, max_ns, buckets) of one stage (a copy)."""
+        out = self._latency
+        check(lib.aio_engine_get_latency(self._engine, stage, self._buckets, out), "aio_engine_get_latency")
+        counts = array.array("Q")
+        counts.frombytes(self._buckets_bytes)  # one copy, no Python int per bucket
+        return int(out.count), int(out.sum_ns), int(out.max_ns), counts
 
 
 def current_cpu() -> int:

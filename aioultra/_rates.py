@@ -10,6 +10,7 @@ figures span is reported in ``Rates.window_s``.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 Sample = tuple[float, int, int, int, int, int]
 
 SAMPLE_EVERY_S = 0.1
+_MIN_SPACING_S = 0.05  # samples closer than this to the previous are dropped: stats() in a loop stays O(1)
 _KEEP_S = 10.5  # a sample a little older than the longest window is kept
 
 
@@ -45,29 +47,36 @@ class RateSampler:
 
     def __init__(self, started: float) -> None:
         self._samples: deque[Sample] = deque([(started, 0, 0, 0, 0, 0)])
+        self._times: deque[float] = deque([started])  # the samples' times, for bisect
         self._lock = threading.Lock()
 
     def add(self, sample: Sample) -> None:
-        """Record a sample (times must not go backwards); drop those no window needs."""
+        """Record a sample (ignored when it is within 50 ms of the previous one or older);
+        drop those no window needs."""
         with self._lock:
-            if sample[0] <= self._samples[-1][0]:
+            if sample[0] < self._samples[-1][0] + _MIN_SPACING_S:
                 return
             self._samples.append(sample)
+            self._times.append(sample[0])
             cutoff = sample[0] - _KEEP_S
-            while len(self._samples) > 2 and self._samples[1][0] <= cutoff:
+            while len(self._times) > 2 and self._times[1] <= cutoff:
                 self._samples.popleft()
+                self._times.popleft()
 
     def rates(self, now: Sample, window_s: float) -> Rates:
         """The rates from the newest sample at least ``window_s`` older than ``now`` (the
         oldest kept when none is) to ``now``."""
         with self._lock:
-            base = self._samples[0]
-            for s in reversed(self._samples):
-                if s[0] <= now[0] - window_s:
-                    base = s
-                    break
-        span = now[0] - base[0]
+            i = bisect_right(self._times, now[0] - window_s)  # just past the newest old enough
+            t, submitted, completed, failed, cancelled, expired = self._samples[i - 1 if i > 0 else 0]
+        span = now[0] - t
         if span <= 0:
             return NO_RATES
-        per = [(a - b) / span for a, b in zip(now[1:], base[1:], strict=True)]
-        return Rates(span, per[0], per[1], per[2], per[3], per[4])
+        return Rates(
+            span,
+            (now[1] - submitted) / span,
+            (now[2] - completed) / span,
+            (now[3] - failed) / span,
+            (now[4] - cancelled) / span,
+            (now[5] - expired) / span,
+        )

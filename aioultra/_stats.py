@@ -182,9 +182,9 @@ class LaneStats:
     finished: int
 
 
-def _stage(core: Any, stage: int) -> StageLatency:
-    count, total, mx, buckets = _ffi.engine_latency(core, stage)
-    return StageLatency(count=count, sum_ns=total, max_ns=mx, buckets=buckets)
+def _stage(reader: _ffi.StatsReader, stage: int) -> StageLatency:
+    count, total, mx, buckets = reader.latency(stage)
+    return StageLatency(count, total, mx, buckets)
 
 
 @dataclass(frozen=True)
@@ -244,65 +244,85 @@ def sample(e: Any, at: float) -> Sample:
     return (at, e.submitted, e.completed, e.failed, e.cancelled, e.expired)
 
 
-def _kernels(core: Any) -> dict[str, KernelStats]:
-    flat = _ffi.engine_kinds(core)
+def _kernels(reader: _ffi.StatsReader) -> dict[str, KernelStats]:
+    flat = reader.kinds()
     out: dict[str, KernelStats] = {}
     for slot, name in enumerate(_kinds.names()):  # only the claimed slots: usually a handful
-        c = flat[slot * _ffi.KIND_FIELDS : (slot + 1) * _ffi.KIND_FIELDS]
-        if c[0] or c[1] or c[2] or c[3]:
-            out[name] = KernelStats(c[0], c[1], c[2], c[3], c[4])
+        b = slot * _ffi.KIND_FIELDS
+        if flat[b] or flat[b + 1] or flat[b + 2] or flat[b + 3]:
+            out[name] = KernelStats(flat[b], flat[b + 1], flat[b + 2], flat[b + 3], flat[b + 4])
     return out
 
 
-def snapshot(core: Any, topology: Topology, started_at: float, latency: bool, sampler: RateSampler) -> EngineStats:
-    """An EngineStats from the core's counters (``core``: the engine pointer); adds a sample
-    to ``sampler``."""
-    now = time.monotonic()
-    uptime = now - started_at
-    e = _ffi.engine_stats(core)
-    current = sample(e, now)
-    rate_1s, rate_10s = sampler.rates(current, 1.0), sampler.rates(current, 10.0)
-    sampler.add(current)
-    workers = []
-    for i in range(e.n_workers):
-        w = _ffi.worker_stats(core, i)
-        workers.append(
-            WorkerStats(
-                index=i,
-                node=w.node,
-                planned_cpu=w.planned_cpu,
-                cpu=w.cpu,
-                pinned=bool(w.pinned),
-                executed=w.executed,
-                steals_local=w.steals_local,
-                steals_remote=w.steals_remote,
-                stolen_from=w.stolen_from,
-                parks=w.parks,
-                wakeups=w.wakeups,
-                tid=w.tid,
-                parked=bool(w.parked),
-                queue_depth=w.deque_size,
-            )
+def _workers(reader: _ffi.StatsReader) -> tuple[WorkerStats, ...]:
+    return tuple(
+        WorkerStats(
+            index=i,
+            node=w.node,
+            planned_cpu=w.planned_cpu,
+            cpu=w.cpu,
+            pinned=bool(w.pinned),
+            executed=w.executed,
+            steals_local=w.steals_local,
+            steals_remote=w.steals_remote,
+            stolen_from=w.stolen_from,
+            parks=w.parks,
+            queue_depth=w.deque_size,
+            wakeups=w.wakeups,
+            tid=w.tid,
+            parked=bool(w.parked),
         )
+        for i, w in enumerate(reader.workers())
+    )
+
+
+def _nodes(reader: _ffi.StatsReader, topology: Topology, workers: tuple[WorkerStats, ...]) -> tuple[NodeStats, ...]:
     nodes = []
-    for n in range(e.n_nodes):
-        ns = _ffi.node_stats(core, n)
-        mine = [w for w in workers if w.node == n]
+    for n, ns in enumerate(reader.nodes()):
+        count = executed = steals_local = steals_remote = stolen_from = 0
+        for w in workers:
+            if w.node == n:
+                count += 1
+                executed += w.executed
+                steals_local += w.steals_local
+                steals_remote += w.steals_remote
+                stolen_from += w.stolen_from
         nodes.append(
             NodeStats(
                 index=n,
                 cpus=tuple(topology.nodes[n]),
-                workers=len(mine),
+                workers=count,
                 load=ns.load,
                 queue_depth=ns.queued,
                 submitted=ns.submitted,
-                executed=sum(w.executed for w in mine),
-                steals_local=sum(w.steals_local for w in mine),
-                steals_remote=sum(w.steals_remote for w in mine),
-                stolen_from=sum(w.stolen_from for w in mine),
+                executed=executed,
+                steals_local=steals_local,
+                steals_remote=steals_remote,
+                stolen_from=stolen_from,
             )
         )
+    return tuple(nodes)
+
+
+def _latency(reader: _ffi.StatsReader) -> LatencyStats:
+    return LatencyStats(
+        _stage(reader, _ffi.LATENCY_QUEUE_WAIT), _stage(reader, _ffi.LATENCY_RUN), _stage(reader, _ffi.LATENCY_DELIVERY)
+    )
+
+
+def snapshot(
+    reader: _ffi.StatsReader, topology: Topology, started_at: float, latency: bool, sampler: RateSampler
+) -> EngineStats:
+    """An EngineStats from the core's counters (read through ``reader``, one thread at a
+    time); adds a sample to ``sampler``."""
+    now = time.monotonic()
+    e = reader.engine()
+    current = sample(e, now)
+    rate_1s, rate_10s = sampler.rates(current, 1.0), sampler.rates(current, 10.0)
+    sampler.add(current)
+    workers = _workers(reader)
     finished = e.completed + e.failed + e.cancelled + e.expired
+    uptime = now - started_at
     return EngineStats(
         tasks_submitted=e.submitted,
         tasks_completed=e.completed,
@@ -316,14 +336,10 @@ def snapshot(core: Any, topology: Topology, started_at: float, latency: bool, sa
         queue_capacity=e.capacity,
         throughput=finished / uptime if uptime > 0 else 0.0,
         uptime_s=uptime,
-        workers=tuple(workers),
-        nodes=tuple(nodes),
-        latency=LatencyStats(
-            _stage(core, _ffi.LATENCY_QUEUE_WAIT), _stage(core, _ffi.LATENCY_RUN), _stage(core, _ffi.LATENCY_DELIVERY)
-        )
-        if latency
-        else None,
-        kernels=_kernels(core),
+        workers=workers,
+        nodes=_nodes(reader, topology, workers),
+        latency=_latency(reader) if latency else None,
+        kernels=_kernels(reader),
         lanes={
             "normal": LaneStats(e.submitted - e.submitted_high, finished - e.finished_high),
             "high": LaneStats(e.submitted_high, e.finished_high),
