@@ -21,14 +21,24 @@ from aioultra.bench.pacer import Pacer
 def test_bench_quick_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "aioultra.bench", "--quick", "--no-shapes", "--no-submission", "--json", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "aioultra.bench",
+            "--quick",
+            "--no-shapes",
+            "--no-submission",
+            "--no-metrics",
+            "--json",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert report["targets"] == []  # the targets belong to the shapes and submission suites
+    assert report["targets"] == []  # the targets belong to the shapes, submission and metrics suites
     paths = {
         "aioultra.submit(noop)",
         "aioultra.submit(python_fn)",
@@ -125,8 +135,20 @@ def check_shapes_suite(suite: dict[str, Any]) -> None:
 
 def test_bench_shapes_quick_json(tmp_path: Path) -> None:
     out = tmp_path / "shapes.json"
+    plots = tmp_path / "plots"
     proc = subprocess.run(
-        [sys.executable, "-m", "aioultra.bench", "--quick", "--shapes-only", "--check-targets", "--json", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "aioultra.bench",
+            "--quick",
+            "--shapes-only",
+            "--check-targets",
+            "--json",
+            str(out),
+            "--plot",
+            str(plots),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -146,6 +168,43 @@ def test_bench_shapes_quick_json(tmp_path: Path) -> None:
         assert f"-- {kind}: physical floor" in proc.stdout
         assert f"-- {kind}: CPU use" in proc.stdout
     assert "targets met" in proc.stdout
+    # --plot: two figures per loop, real PNG files of some size, drawn from the suite's CDFs
+    for kind in ("asyncio", "uvloop"):
+        for name in (f"latency_{kind}.png", f"pause_{kind}.png"):
+            data = (plots / name).read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
+            assert f"wrote {plots / name}" in proc.stdout
+    cdf = report["loops"]["uvloop"]["shapes"]["shapes"]["pause 0"]["paths"]["submit(noop)"]["cdf_us"]
+    assert len(cdf) == 101 and cdf == sorted(cdf)
+
+
+def test_bench_plot_needs_the_shapes_suite() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "aioultra.bench", "--submission-only", "--plot", "x"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "--plot draws the traffic-shape suite" in proc.stderr
+
+
+def test_bench_metrics_quick_json(tmp_path: Path) -> None:
+    out = tmp_path / "metrics.json"
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "aioultra.bench", "--quick", "--metrics-only", "--loops", "uvloop",
+            "--check-targets", "--json", str(out),
+        ],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    s = report["loops"]["uvloop"]["metrics"]
+    assert set(report["loops"]["uvloop"]) == {"metrics"}
+    for setting in ("on", "off"):
+        assert s[setting]["submit_p50_us"] > 0 and s[setting]["map_items_s"] > 0 and s[setting]["stats_us"] > 0
+        assert s[setting]["scrape_us"] > 0  # prometheus_client is installed with the tests
+    assert s["submit_p50_on_x_off"] > 0 and s["map_off_x_on"] > 0
+    assert len(report["targets"]) == 3
+    assert "== uvloop: latency histograms on / off" in proc.stdout
 
 
 async def test_shapes_suite_tiny() -> None:

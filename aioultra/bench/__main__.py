@@ -1,5 +1,5 @@
 """``python -m aioultra.bench [--quick] [--json FILE] [--loops asyncio,uvloop] [--shapes-only] [--submission-only]
-[--no-submission] [--check-targets]``."""
+[--metrics-only] [--no-submission] [--no-metrics] [--check-targets] [--plot DIR]``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 import aioultra
 from aioultra import kernels
 
-from . import shapes, submission, targets
+from . import overhead, shapes, submission, targets
 from .common import Progress, percentile
 
 
@@ -218,6 +218,8 @@ def _print_report(report: dict[str, Any]) -> None:
     for loop_kind, suite in report["loops"].items():
         if "submission" in suite:
             submission.print_suite(loop_kind, suite["submission"])
+        if "metrics" in suite:
+            overhead.print_suite(loop_kind, suite["metrics"])
         if "shapes" in suite:
             shapes.print_suite(loop_kind, suite["shapes"])
     print("\nratios (x) are against run_in_executor(ThreadPoolExecutor) measured in the same run")
@@ -245,6 +247,16 @@ def main(argv: list[str] | None = None) -> int:
         help="only the submission suite (concurrent awaits, the asyncio floor, submit cost, items/s)",
     )
     parser.add_argument("--no-submission", action="store_true", help="skip the submission suite")
+    parser.add_argument(
+        "--metrics-only", action="store_true", help="only the metrics suite (latency histograms on / off, stats())"
+    )
+    parser.add_argument("--no-metrics", action="store_true", help="skip the metrics suite")
+    parser.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="write PNG figures (matplotlib) of the traffic-shape suite into DIR: latency distributions, p50/p99 "
+        "against the pause",
+    )
     parser.add_argument(
         "--check-targets", action="store_true", help="print each target (shapes and submission suites) as met / not met"
     )
@@ -274,14 +286,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--shapes-only and --no-shapes exclude each other")
     if args.submission_only and (args.shapes_only or args.no_submission):
         parser.error("--submission-only excludes --shapes-only and --no-submission")
+    if args.metrics_only and (args.shapes_only or args.submission_only or args.no_metrics):
+        parser.error("--metrics-only excludes --shapes-only, --submission-only and --no-metrics")
     counts = shapes.QUICK if args.quick else shapes.FULL
-    only = args.shapes_only or args.submission_only
+    only = args.shapes_only or args.submission_only or args.metrics_only
     classic = not only
     with_map = classic and not args.no_map
-    with_shapes = not args.no_shapes and not args.submission_only
-    with_submission = not args.no_submission and not args.shapes_only
+    with_shapes = not args.no_shapes and not args.submission_only and not args.metrics_only
+    with_submission = not args.no_submission and not args.shapes_only and not args.metrics_only
+    with_metrics = not args.no_metrics and not args.shapes_only and not args.submission_only
+    if args.plot and not with_shapes:
+        parser.error("--plot draws the traffic-shape suite: it cannot be combined with skipping it")
     total = (len(loops) * 10 + 1 if classic else 0) + (4 if with_map else 0)
     total += len(loops) * shapes.STEPS if with_shapes else 0
+    total += len(loops) * overhead.STEPS if with_metrics else 0
     progress = Progress(total + (len(loops) * submission.STEPS if with_submission else 0))
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.platform()}, "
@@ -301,17 +319,30 @@ def main(argv: list[str] | None = None) -> int:
         sub_counts = submission.QUICK if args.quick else submission.FULL
         for kind in loops:
             report["loops"][kind]["submission"] = _run_loop(kind, lambda: submission.run_suite(sub_counts, progress))
+    if with_metrics:
+        metric_counts = overhead.QUICK if args.quick else overhead.FULL
+        for kind in loops:
+            report["loops"][kind]["metrics"] = _run_loop(kind, lambda: overhead.run_suite(metric_counts, progress))
     if with_shapes:
         for kind in loops:
             report["loops"][kind]["shapes"] = _run_loop(kind, lambda: shapes.run_suite(counts, progress))
-    report["targets"] = targets.evaluate(report["loops"]) + targets.evaluate_submission(report["loops"])
+    report["targets"] = (
+        targets.evaluate(report["loops"])
+        + targets.evaluate_submission(report["loops"])
+        + targets.evaluate_metrics(report["loops"])
+    )
     progress.finish()
     _print_report(report)
+    if args.plot:
+        from . import plot
+
+        for path in plot.write_figures(report, args.plot):
+            print(f"wrote {path}")
     if args.check_targets:
         if report["targets"]:
             targets.print_targets(report["targets"], targets.python_floor(report["loops"]))
         else:
-            print("\n--check-targets: the targets need the shapes or the submission suite")
+            print("\n--check-targets: the targets need the shapes, the submission or the metrics suite")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)

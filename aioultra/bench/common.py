@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 
 def percentile(sorted_ns: list[int], q: float) -> float:
@@ -11,10 +12,21 @@ def percentile(sorted_ns: list[int], q: float) -> float:
     return sorted_ns[index] / 1000.0
 
 
-def summary(samples_ns: list[int]) -> dict[str, float]:
-    """p50 and p99 (microseconds) and the count of nanosecond samples (sorted in place)."""
+CDF_POINTS = 100
+
+
+def summary(samples_ns: list[int], cdf: bool = False) -> dict[str, Any]:
+    """p50 and p99 (microseconds) and the count of nanosecond samples (sorted in place); with
+    ``cdf``, also ``cdf_us``: the quantiles 0, 1/CDF_POINTS, ..., 1 (for the plots)."""
     samples_ns.sort()
-    return {"p50_us": percentile(samples_ns, 0.50), "p99_us": percentile(samples_ns, 0.99), "n": len(samples_ns)}
+    out: dict[str, Any] = {
+        "p50_us": percentile(samples_ns, 0.50),
+        "p99_us": percentile(samples_ns, 0.99),
+        "n": len(samples_ns),
+    }
+    if cdf and samples_ns:
+        out["cdf_us"] = [percentile(samples_ns, i / CDF_POINTS) for i in range(CDF_POINTS + 1)]
+    return out
 
 
 class Progress:

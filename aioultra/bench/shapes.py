@@ -228,7 +228,7 @@ async def _single(
             await call()
             if i >= warm:
                 lat[name].append(clock() - t0)
-    return {name: summary(x) for name, x in lat.items()}, gaps, over
+    return {name: summary(x, cdf=True) for name, x in lat.items()}, gaps, over
 
 
 async def _timed(call: Callable[[], Awaitable[Any]]) -> int:

@@ -71,6 +71,21 @@ def evaluate_submission(loops: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def evaluate_metrics(loops: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics suite's targets (issue 11), per loop that ran it."""
+    out: list[dict[str, Any]] = []
+    for loop, suite in loops.items():
+        s = suite.get("metrics")
+        if s is None:
+            continue
+        out.append(
+            _target(loop, "histograms on: submit(noop) p50 within 3% of off", s["submit_p50_on_x_off"], 1.03, "x")
+        )
+        out.append(_target(loop, "histograms on: map(noop) items/s within 3% of off", s["map_off_x_on"], 1.03, "x"))
+        out.append(_target(loop, "stats() with histograms <= 20 us", s["on"]["stats_us"], 20.0, "us"))
+    return out
+
+
 def python_floor(loops: dict[str, Any]) -> list[str]:
     """Context for the floor targets: per pause, submit(noop) p50 next to the loop alone (the
     loop's own eventfd round trip, no other thread): what Python itself costs at that pause."""
@@ -91,7 +106,7 @@ def python_floor(loops: dict[str, Any]) -> list[str]:
 
 def print_targets(targets: list[dict[str, Any]], context: list[str] | None = None) -> None:
     """One line per target: met / NOT met, the figure and the limit."""
-    print("\n== targets (issues 9 and 10) ==")
+    print("\n== targets (issues 9, 10 and 11) ==")
     for t in targets:
         # "at least" targets are stored negated (so <= works for both kinds); print them as they read
         shown = None if t["value"] is None else abs(t["value"]) if t["limit"] < 0 else t["value"]
