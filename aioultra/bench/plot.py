@@ -59,6 +59,7 @@ def _latency_figure(plt: Any, loop: str, shapes: dict[str, Any], path: Path) -> 
             fractions = [i / (len(cdf) - 1) for i in range(len(cdf))]
             ax.step([max(v, 0.1) for v in cdf], fractions, where="post", label=label)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())  # decades only: minor labels overlap
         ax.set_title(name)
         ax.set_xlabel("round trip (us)")
         ax.grid(True, which="both", alpha=0.3)
