@@ -63,6 +63,7 @@ class Engine(Submitting, Mapping):
         self._started_at = 0.0
         self._rates = RateSampler(0.0)
         self._reader: _ffi.StatsReader | None = None
+        self._final_stats: EngineStats | None = None  # taken when the workers stopped
         self._pid = os.getpid()
         self._forked = False
         self._full_logged_at = -1.0
@@ -257,8 +258,8 @@ class Engine(Submitting, Mapping):
             if self._ptr is None or self._state == _CLOSED:
                 self._state = _CLOSED
                 return
-            stats = self._snapshot()
             _ffi.engine_stop(self._ptr)  # joins the workers; whatever is still queued is abandoned
+            stats = self._final_stats = self._snapshot()  # every task counted: run or abandoned
             self._state = _CLOSED
             _live.discard(self)
             channels = list(self._channels.items()) + [(ch.loop, ch) for ch in self._dead_channels]
@@ -405,8 +406,11 @@ class Engine(Submitting, Mapping):
     # --- observability ------------------------------------------------------------------
 
     def stats(self) -> EngineStats:
-        """A snapshot of the engine's counters (see EngineStats). Any thread may call it."""
+        """A snapshot of the engine's counters (see EngineStats). Any thread may call it. After
+        ``aclose()``: the final snapshot, taken when the workers stopped."""
         with self._lock:  # against the core being freed meanwhile by a close on another thread
+            if self._state == _CLOSED and self._final_stats is not None and not self._forked:
+                return self._final_stats
             return self._snapshot()
 
     def _snapshot(self) -> EngineStats:

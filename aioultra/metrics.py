@@ -68,9 +68,10 @@ class EngineCollector:
 
     ``namespace`` prefixes every metric name (default ``aioultra``); ``labels`` are constant
     labels added to every sample (e.g. ``{"engine": "hot"}`` to register several engines in
-    one registry). While the engine is not running only ``<namespace>_engine_running`` (0) is
-    exported. Register it with ``registry.register(collector)`` or use :func:`serve`; two
-    collectors in one registry need different ``labels`` (prometheus_client does not check).
+    one registry). Before the engine starts only ``<namespace>_engine_running`` (0) is
+    exported; after it closed, its final counters are, with ``engine_running`` 0. Register it
+    with ``registry.register(collector)`` or use :func:`serve`; two collectors in one registry
+    need different ``labels`` (prometheus_client does not check).
     """
 
     def __init__(self, engine: Engine, *, namespace: str = "aioultra", labels: Mapping[str, str] | None = None) -> None:
@@ -93,9 +94,9 @@ class EngineCollector:
 
     def collect(self) -> Iterator[Metric]:
         """The engine's metric families, from one ``stats()`` snapshot."""
-        running = self._gauge("engine_running", "1 while the engine runs (0: not started or closed)")
+        running = self._gauge("engine_running", "1 while the engine runs (0: not started, closing or closed)")
         stats = self._stats()
-        running.add_metric(self._values, 1.0 if stats is not None else 0.0)
+        running.add_metric(self._values, 1.0 if self._engine.running else 0.0)
         yield running
         if stats is None:
             return
@@ -113,7 +114,7 @@ class EngineCollector:
     def _stats(self) -> EngineStats | None:
         try:
             return self._engine.stats()
-        except EngineClosed:  # not started, or closed
+        except EngineClosed:  # not started (or forked)
             return None
 
     def _counters(self, s: EngineStats) -> Iterator[Metric]:

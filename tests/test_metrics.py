@@ -199,6 +199,29 @@ async def test_http_scrape_parses() -> None:
             thread.join(10)
 
 
+async def test_stats_after_close_is_the_final_snapshot() -> None:
+    engine = aioultra.Engine(spin_us=0, workers_per_numa_node=1, topology="0")
+    with pytest.raises(aioultra.EngineClosed, match="not started"):
+        engine.stats()
+    async with engine:
+        gate = Gate()
+        blocker = engine.submit(gate)
+        assert await asyncio.to_thread(gate.started.wait, 30)
+        queued = [engine.submit(kernels.noop) for _ in range(3)]
+        closing = asyncio.ensure_future(engine.aclose(cancel_pending=True))
+        await asyncio.sleep(0)  # aclose marks the queued tasks cancelled, then waits for the gate
+        gate.release.set()
+        await wait_for(closing)
+        await wait_for(blocker)
+        results = await wait_for(asyncio.gather(*queued, return_exceptions=True))
+    assert all(isinstance(r, aioultra.EngineClosed | asyncio.CancelledError) for r in results), results
+    final = engine.stats()
+    assert final is engine.stats()  # the same snapshot each time: no core is left to read
+    assert final.tasks_submitted == 4 and final.tasks_completed == 1
+    assert final.tasks_completed + final.tasks_cancelled == final.tasks_submitted
+    assert final.kernels["noop"].cancelled == 3
+
+
 async def test_collector_of_a_closed_engine() -> None:
     engine = aioultra.Engine(spin_us=0, latency_histograms=False)
     registry = CollectorRegistry()
@@ -207,8 +230,9 @@ async def test_collector_of_a_closed_engine() -> None:
     async with engine:
         assert registry.get_sample_value("aioultra_engine_running") == 1.0
         assert registry.get_sample_value("aioultra_task_run_seconds_count") is None  # histograms off
+        await wait_for(engine.submit(kernels.noop))
     assert registry.get_sample_value("aioultra_engine_running") == 0.0
-    assert registry.get_sample_value("aioultra_tasks_submitted_total") is None
+    assert registry.get_sample_value("aioultra_tasks_submitted_total") == 1  # the final snapshot
 
 
 def test_collector_validates() -> None:
