@@ -22,6 +22,7 @@ import structlog
 
 from . import _ffi
 from ._bridge import Channel, Waiting, WaitingMany
+from ._closing import CLOSED, NEW, RUNNING, Closing, Stopper
 from ._config import EngineConfig
 from ._errors import EngineClosed
 from ._map import Mapping
@@ -32,14 +33,13 @@ from ._topology import Topology
 
 log = structlog.get_logger("aioultra")
 
-_NEW, _RUNNING, _CLOSING, _CLOSED = "new", "running", "closing", "closed"
 _REAP_CLOSING_S = 0.1  # after stop: how often to look for loops that closed before closing their channel
 _REAP_WAITING_S = 0.05  # while submissions wait: how often to reclaim slots held by loops that closed
 _live: weakref.WeakSet[Engine] = weakref.WeakSet()
 _get_running_loop = asyncio._get_running_loop
 
 
-class Engine(Submitting, Mapping):
+class Engine(Closing, Submitting, Mapping):
     """An asyncio-integrated task engine running work on native worker threads.
 
     ``Engine(config=None, **overrides)``: settings from ``config`` (default
@@ -53,7 +53,7 @@ class Engine(Submitting, Mapping):
             raise TypeError(f"config must be an EngineConfig or None, got {type(config).__name__}")
         base = config if config is not None else EngineConfig()
         self.config: EngineConfig = base.replace(**overrides) if overrides else base
-        self._state = _NEW
+        self._state = NEW
         self._ptr: Any = None
         self._channels: dict[asyncio.AbstractEventLoop, Channel] = {}
         self._dead_channels: list[Channel] = []  # of closed loops, freed once nothing is in flight
@@ -64,6 +64,8 @@ class Engine(Submitting, Mapping):
         self._rates = RateSampler(0.0)
         self._reader: _ffi.StatsReader | None = None
         self._final_stats: EngineStats | None = None  # taken when the workers stopped
+        self._stopper: Stopper | None = None  # joins the workers off the loop (aclose)
+        self._shut_down = False  # the channels were handed their close (once, after the join)
         self._pid = os.getpid()
         self._forked = False
         self._full_logged_at = -1.0
@@ -84,13 +86,13 @@ class Engine(Submitting, Mapping):
     @property
     def running(self) -> bool:
         """True between start() and aclose()."""
-        return self._state == _RUNNING
+        return self._state == RUNNING
 
     async def start(self) -> None:
         """Start the worker threads and register this loop's completion channel."""
         if self._forked:
             raise self._fork_error()
-        if self._state != _NEW:
+        if self._state != NEW:
             raise EngineClosed(f"engine cannot be started: it is {self._state}")
         loop = asyncio.get_running_loop()
         topo = self.topology
@@ -126,9 +128,9 @@ class Engine(Submitting, Mapping):
         except BaseException:
             _ffi.engine_destroy(self._ptr)
             self._ptr = None
-            self._state = _CLOSED
+            self._state = CLOSED
             raise
-        self._state = _RUNNING
+        self._state = RUNNING
         self._n_workers = sum(node_workers)
         self._reader = _ffi.StatsReader(self._ptr, self._n_workers, len(node_workers))
         self._pid = os.getpid()
@@ -156,34 +158,6 @@ class Engine(Submitting, Mapping):
                 running_on=[w.cpu for w in workers],
                 unpinned=[w.index for w in workers if not w.pinned],
             )
-
-    async def aclose(self, cancel_pending: bool = False) -> None:
-        """Stop the engine: wait for (or, with ``cancel_pending``, cancel) work in flight, then
-        join every worker and close every channel. Awaiters of cancelled tasks get EngineClosed.
-        Safe to call more than once."""
-        if self._forked or self._state in (_NEW, _CLOSED):
-            self._state = _CLOSED
-            return
-        if self._state == _CLOSING:
-            raise EngineClosed("aclose() is already in progress")
-        self._state = _CLOSING
-        loop = asyncio.get_running_loop()
-        try:
-            if cancel_pending:
-                self._cancel_all()
-            self._reap_closed_loops()
-            while self._has_pending():
-                waiter: asyncio.Future[None] = loop.create_future()
-                self._idle_waiter = (loop, waiter)
-                if not self._has_pending():
-                    break
-                await waiter
-        except BaseException:
-            self._cancel_all()  # interrupted while draining: don't run what is still queued
-            raise
-        finally:
-            self._idle_waiter = None
-            self._shutdown()
 
     def _cancel_all(self) -> None:
         current = _running_loop()
@@ -231,7 +205,7 @@ class Engine(Submitting, Mapping):
 
     def _reap_for_waiters(self, ch: Channel) -> None:
         ch.reaper_armed = False
-        if self._ptr is None or self._state == _CLOSED or not ch.waiting:
+        if self._ptr is None or self._state == CLOSED or not ch.waiting:
             return
         if self._reap_closed_loops():
             ch.retry_waiting()
@@ -250,17 +224,18 @@ class Engine(Submitting, Mapping):
         with contextlib.suppress(RuntimeError):  # the closing loop itself is closed
             loop.call_soon_threadsafe(_set_done, fut)
 
-    def _shutdown(self) -> None:
-        """Stop and join the workers, then close every channel, each on its own loop's thread.
-        The core is freed when the last channel is closed: a loop that is still draining (or a
+    def _shutdown(self, current: asyncio.AbstractEventLoop | None) -> None:
+        """After the workers are joined (by the stop thread): close every channel, each on its
+        own loop's thread (``current``: the loop this runs on, None on the stop thread). The
+        core is freed when the last channel is closed: a loop that is still draining (or a
         submission still inside the C call on another thread) never touches freed memory."""
         with self._lock:
-            if self._ptr is None or self._state == _CLOSED:
-                self._state = _CLOSED
+            if self._ptr is None or self._shut_down:
+                self._state = CLOSED
                 return
-            _ffi.engine_stop(self._ptr)  # joins the workers; whatever is still queued is abandoned
+            self._shut_down = True
             stats = self._final_stats = self._snapshot()  # every task counted: run or abandoned
-            self._state = _CLOSED
+            self._state = CLOSED
             _live.discard(self)
             channels = list(self._channels.items()) + [(ch.loop, ch) for ch in self._dead_channels]
             self._channels.clear()
@@ -268,7 +243,6 @@ class Engine(Submitting, Mapping):
             self._closing = {ch for _, ch in channels}
         if not channels:
             self._free_core()
-        current = _running_loop()
         others = False
         for loop, ch in channels:
             here = loop is current or loop.is_closed()
@@ -317,17 +291,19 @@ class Engine(Submitting, Mapping):
 
     def _stop_for_exit(self) -> None:
         """atexit: cancel what is queued and join the workers before the interpreter finalizes."""
+        if self._stopper is not None:
+            self._stopper.thread.join()  # (the interpreter joined it already: not a daemon)
         if self._ptr is None or self._forked:
             return
         for ch in list(self._channels.values()):
             ch.cancel_all(False)
         _ffi.engine_stop(self._ptr)
-        self._state = _CLOSED
+        self._state = CLOSED
 
     def _after_fork_in_child(self) -> None:
         # The workers do not exist here; the core's memory is the parent's copy: never touch it.
         self._forked = True
-        self._state = _CLOSED
+        self._state = CLOSED
         self._ptr = None
         self._channels = {}
 
@@ -342,8 +318,10 @@ class Engine(Submitting, Mapping):
         await self.start()
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        """A normal exit drains the work in flight; an exception (KeyboardInterrupt and
+        CancelledError included) cancels what is still queued."""
+        await self.aclose(cancel_pending=exc_type is not None)
 
     # --- channels ---------------------------------------------------------------------
 
@@ -365,7 +343,7 @@ class Engine(Submitting, Mapping):
         if ch is None:
             self._reap_closed_loops()  # a new loop often means an old one has gone
             with self._lock:
-                if self._state != _RUNNING:
+                if self._state != RUNNING:
                     raise self._closed_error()
                 ch = self._channels.get(loop)
                 if ch is None:  # only this loop's thread creates its channel
@@ -382,13 +360,13 @@ class Engine(Submitting, Mapping):
 
     def _submittable(self) -> None:
         """Raise the error for a submission while the engine is not running."""
-        if self._state != _RUNNING:
+        if self._state != RUNNING:
             raise self._closed_error()
 
     def _closed_error(self) -> EngineClosed:
         if self._forked:
             return self._fork_error()
-        if self._state == _NEW:
+        if self._state == NEW:
             return EngineClosed("engine is not started: use 'async with Engine()' or 'await engine.start()'")
         return EngineClosed(f"engine is {self._state}: no new submissions")
 
@@ -409,12 +387,12 @@ class Engine(Submitting, Mapping):
         """A snapshot of the engine's counters (see EngineStats). Any thread may call it. After
         ``aclose()``: the final snapshot, taken when the workers stopped."""
         with self._lock:  # against the core being freed meanwhile by a close on another thread
-            if self._state == _CLOSED and self._final_stats is not None and not self._forked:
+            if self._final_stats is not None and not self._forked:
                 return self._final_stats
             return self._snapshot()
 
     def _snapshot(self) -> EngineStats:
-        if self._ptr is None or self._reader is None or self._state == _CLOSED:
+        if self._ptr is None or self._reader is None:
             raise self._closed_error()
         return snapshot(self._reader, self.topology, self._started_at, self.config.latency_histograms, self._rates)
 
@@ -422,7 +400,7 @@ class Engine(Submitting, Mapping):
         """On the loop that started the engine, every SAMPLE_EVERY_S: a sample of the counters
         for the rates over the last 1 s / 10 s (about 1 us)."""
         with self._lock:
-            if self._ptr is None or self._reader is None or self._state == _CLOSED:
+            if self._ptr is None or self._reader is None or self._state == CLOSED:
                 return
             self._rates.add(sample(self._reader.engine(), time.monotonic()))
         if not loop.is_closed():

@@ -1,0 +1,220 @@
+"""Closing never blocks the event loop: the workers are joined on a thread of their own while the
+loop keeps running (a 10 ms ticker measures it), aclose(timeout=) returns in time and leaves the
+running tasks to finish in the background, and leaving ``async with`` by an exception cancels
+what is queued.
+
+The ticker's gaps are compared with the running task's length (600 ms), not with a tight bound:
+the machine is shared, and a blocked loop shows a gap of the task's whole length."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import aioultra
+from aioultra import kernels
+
+from .helpers import Gate, wait_for
+
+JOB_S = 0.6
+BLOCKED_S = 0.25  # a gap this long means the loop was blocked (the job runs 0.6 s)
+
+
+class Ticker:
+    """Records the largest gap between 10 ms ticks of the running loop."""
+
+    def __init__(self) -> None:
+        self.max_gap = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.01)
+            now = loop.time()
+            self.max_gap = max(self.max_gap, now - last)
+            last = now
+
+    def __enter__(self) -> Ticker:
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+def python_job(started: threading.Event) -> str:
+    started.set()
+    time.sleep(JOB_S)  # a blocking call: the job holds its worker, not the GIL
+    return "done"
+
+
+async def start_job(engine: aioultra.Engine, kind: str) -> aioultra.TaskFuture[Any]:
+    """Submit a 0.6 s job of ``kind`` and return once a worker runs it."""
+    if kind == "python":
+        started = threading.Event()
+        fut = engine.submit(python_job, started)
+        assert await asyncio.to_thread(started.wait, 30)
+        return fut
+    fut = engine.submit(kernels.spin, int(JOB_S * 1e9))
+    deadline = time.monotonic() + 30
+    while engine.stats().nodes[0].load > 0:  # a task's load is taken off its node when it starts
+        assert time.monotonic() < deadline, "the spin never started"
+        await asyncio.sleep(0.001)
+    return fut
+
+
+def one_worker() -> aioultra.Engine:
+    return aioultra.Engine(workers_per_numa_node=1, topology="0", spin_us=0)
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Let the loop run until ``predicate()`` (handlers of the engine's eventfds must run)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.005)
+
+
+@pytest.mark.parametrize("kind", ["python", "kernel"])
+async def test_cancelling_close_joins_off_the_loop(kind: str) -> None:
+    """aclose(cancel_pending=True) with a task running: it waits for it without blocking."""
+    engine = one_worker()
+    await engine.start()
+    job = await start_job(engine, kind)
+    queued = [engine.submit(kernels.noop) for _ in range(5)]
+    with Ticker() as ticker:
+        t0 = time.monotonic()
+        await wait_for(engine.aclose(cancel_pending=True))
+        took = time.monotonic() - t0
+    assert ticker.max_gap < BLOCKED_S, ticker.max_gap
+    assert took > 0.1  # it did wait for the running job (asynchronously)
+    result = await wait_for(job)
+    assert result == ("done" if kind == "python" else b"")
+    for f in queued:
+        with pytest.raises(aioultra.EngineClosed):
+            await wait_for(f)
+    assert engine.stats().tasks_cancelled == 5
+    assert engine._ptr is None  # the core is freed
+
+
+@pytest.mark.parametrize("kind", ["python", "kernel"])
+async def test_interrupted_close_stops_in_the_background(kind: str) -> None:
+    """asyncio.wait_for(engine.aclose(), 0.1): the close is interrupted; the stop goes on in
+    the background and the loop is never blocked."""
+    engine = one_worker()
+    await engine.start()
+    job = await start_job(engine, kind)
+    with Ticker() as ticker:
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(engine.aclose(), 0.1)
+        took = time.monotonic() - t0
+        assert took < BLOCKED_S + 0.1, took
+        assert await wait_for(job) == ("done" if kind == "python" else b"")
+        assert engine._stopper is not None
+        await asyncio.to_thread(engine._stopper.thread.join, 30)
+        await wait_until(lambda: engine._ptr is None)  # its channel's close ran on this loop
+    assert ticker.max_gap < BLOCKED_S, ticker.max_gap
+    assert not engine.running
+    assert engine.stats().tasks_completed == 1
+    await wait_for(engine.aclose())  # a second close returns
+
+
+@pytest.mark.parametrize("kind", ["python", "kernel"])
+async def test_close_with_timeout_returns_in_time(kind: str) -> None:
+    engine = one_worker()
+    await engine.start()
+    job = await start_job(engine, kind)
+    queued = [engine.submit(kernels.noop) for _ in range(5)]
+    with Ticker() as ticker:
+        t0 = time.monotonic()
+        await wait_for(engine.aclose(timeout=0.1))
+        took = time.monotonic() - t0
+        assert took < BLOCKED_S + 0.1, took  # the job runs 0.6 s
+        assert not engine.running
+        with pytest.raises(aioultra.EngineClosed, match="timed out"):
+            await wait_for(job)
+        for f in queued:
+            with pytest.raises(aioultra.EngineClosed):
+                await wait_for(f)
+        with pytest.raises(aioultra.EngineClosed):
+            engine.submit(kernels.noop)
+        s = engine.stats()  # the core is alive until the running job ends
+        assert s.tasks_submitted == 6
+        assert engine._stopper is not None
+        await asyncio.to_thread(engine._stopper.thread.join, 30)  # the job ended: the thread joined it
+        await wait_until(lambda: engine._ptr is None)
+    assert ticker.max_gap < BLOCKED_S, ticker.max_gap
+    final = engine.stats()
+    assert final.tasks_completed == 1 and final.tasks_cancelled == 5
+
+
+async def test_close_with_time_to_spare_drains() -> None:
+    async with aioultra.Engine(spin_us=0) as engine:
+        futures = [engine.submit(kernels.spin, 1_000_000) for _ in range(10)]
+        await wait_for(engine.aclose(timeout=30))
+        assert [await f for f in futures] == [b""] * 10
+        assert engine.stats().tasks_completed == 10
+
+
+@pytest.mark.parametrize("exc_type", [RuntimeError, KeyboardInterrupt])
+async def test_leaving_async_with_by_an_exception_cancels_queued(exc_type: type[BaseException]) -> None:
+    gate = Gate()
+    queued: list[aioultra.TaskFuture[Any]] = []
+    engine = one_worker()
+    loop = asyncio.get_running_loop()
+    with pytest.raises(exc_type):
+        async with engine:
+            blocker = engine.submit(gate)
+            assert await asyncio.to_thread(gate.started.wait, 30)
+            queued = [engine.submit(kernels.noop) for _ in range(5)]
+            loop.call_later(0.05, gate.release.set)  # the running task ends soon after the exception
+            raise exc_type("out")
+    assert await wait_for(blocker) == "gate"
+    for f in queued:
+        with pytest.raises(aioultra.EngineClosed):
+            await wait_for(f)
+    s = engine.stats()
+    assert s.tasks_cancelled == 5 and s.kernels["noop"].completed == 0
+
+
+async def test_cancelled_inside_async_with_cancels_queued() -> None:
+    gate = Gate()
+    engine = one_worker()
+    box: dict[str, Any] = {}
+
+    async def body() -> None:
+        async with engine:
+            box["blocker"] = engine.submit(gate)
+            assert await asyncio.to_thread(gate.started.wait, 30)
+            box["queued"] = [engine.submit(kernels.noop) for _ in range(3)]
+            box["inside"].set()
+            await asyncio.Event().wait()  # until cancelled
+
+    box["inside"] = asyncio.Event()
+    task = asyncio.ensure_future(body())
+    await wait_for(box["inside"].wait())
+    task.cancel()
+    asyncio.get_running_loop().call_later(0.05, gate.release.set)  # after __aexit__ cancelled the queue
+    with pytest.raises(asyncio.CancelledError):
+        await wait_for(task)
+    for f in box["queued"]:
+        with pytest.raises(aioultra.EngineClosed):
+            await wait_for(f)
+    assert engine.stats().tasks_cancelled == 3
+
+
+async def test_aclose_timeout_validated(engine: aioultra.Engine) -> None:
+    for bad, error in ((-1, ValueError), (float("nan"), ValueError), ("1", TypeError), (True, TypeError)):
+        with pytest.raises(error, match="timeout"):
+            await engine.aclose(timeout=bad)  # type: ignore[arg-type]
+    assert engine.running
+    assert await wait_for(engine.submit(kernels.noop)) == b""
