@@ -23,6 +23,7 @@ from ._bridge import Channel
 from ._errors import EngineClosed
 
 NEW, RUNNING, CLOSING, CLOSED = "new", "running", "closing", "closed"  # the engine's states
+RECHECK_S = 0.1  # while aclose waits for the loops to go idle: how often it looks for loops that closed
 
 
 class Wakeup:
@@ -157,19 +158,18 @@ class Closing:
         await self._stop_and_wait(loop, deadline)
 
     async def _drained(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> bool:
-        """Wait until no loop has tasks in flight or waiting; False when the deadline came first."""
+        """Wait until no open loop has tasks in flight or waiting; False when the deadline came
+        first. A channel going idle wakes this; a loop that closes does not (nothing runs on it
+        any more), so the condition is also re-checked every RECHECK_S."""
         while self._has_pending():
             waiter: asyncio.Future[None] = loop.create_future()
             self._idle_waiter = (loop, waiter)
             if not self._has_pending():
                 break
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
+            step = RECHECK_S if deadline is None else min(RECHECK_S, deadline - loop.time())
+            if step <= 0:
                 return False
-            try:
-                await asyncio.wait_for(waiter, remaining)
-            except TimeoutError:
-                return False
+            await asyncio.wait({waiter}, timeout=step)
         return True
 
     def _stop_in_background(self, loop: asyncio.AbstractEventLoop) -> None:

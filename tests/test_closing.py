@@ -218,3 +218,30 @@ async def test_aclose_timeout_validated(engine: aioultra.Engine) -> None:
             await engine.aclose(timeout=bad)  # type: ignore[arg-type]
     assert engine.running
     assert await wait_for(engine.submit(kernels.noop)) == b""
+
+
+async def test_close_waiting_on_a_loop_that_closes() -> None:
+    """aclose() waits for another loop's task; that loop closes before the task ends (so its
+    channel never reports idle): the close goes on instead of waiting forever."""
+    engine = aioultra.Engine(spin_us=0)
+    await engine.start()
+    gate = Gate()
+    submitted, close_now = threading.Event(), threading.Event()
+
+    async def other() -> None:
+        engine.submit(gate)  # never awaited: this loop closes with it in flight
+        submitted.set()
+        assert await asyncio.to_thread(close_now.wait, 30)
+
+    thread = threading.Thread(target=lambda: asyncio.run(other()), daemon=True)
+    thread.start()
+    assert await asyncio.to_thread(submitted.wait, 30)
+    await asyncio.to_thread(gate.started.wait, 30)
+    closing = asyncio.ensure_future(engine.aclose())
+    await asyncio.sleep(0)  # aclose is now waiting for the other loop's task
+    assert not closing.done()
+    close_now.set()
+    await asyncio.to_thread(thread.join, 30)  # that loop is closed, its task still running
+    gate.release.set()
+    await wait_for(closing, 10)
+    assert engine._ptr is None
