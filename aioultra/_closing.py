@@ -204,6 +204,7 @@ class Closing:
                 self._shutdown(loop)
             raise
         wake.close()
+        stopper.thread.join()  # it has joined the workers and woken us: it is returning now
         self._shutdown(loop)
 
     def _give_up(self, loop: asyncio.AbstractEventLoop) -> None:

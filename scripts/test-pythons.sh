@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The Python suite on the other supported Pythons, 3.12 and 3.13, where they are installed
+# (on PATH, or pyenv's newest of each), each in its own virtualenv (.venv-3.12, .venv-3.13).
+# The sanitizer builds are left to the main run (they test the C core, the same on every
+# Python). A missing Python is reported and skipped. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for v in 3.12 3.13; do
+    py="$(command -v "python$v" || true)"
+    if [ -z "$py" ]; then
+        py="$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v" 2>/dev/null | sort -V | tail -1 || true)"
+    fi
+    if [ -z "$py" ] || [ ! -x "$py" ]; then
+        echo "== python $v: not installed here, skipped"
+        continue
+    fi
+    venv=".venv-$v"
+    [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+    # the C core is built for the stable ABI (_core.abi3.so): one build serves every Python
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]"
+    echo "== pytest on $("$venv/bin/python" -V) (without the sanitizer builds)"
+    "$venv/bin/python" -m pytest -q -m "not sanitizer" "$@"
+done
