@@ -6,11 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for v in 3.12 3.13; do
-    py="$(command -v "python$v" || true)"
+    py=""
+    # pyenv's newest $v first, then PATH (a pyenv shim there may exist but not run: try each)
+    for candidate in "$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v" 2>/dev/null | sort -V | tail -1)" \
+        "$(command -v "python$v" || true)"; do
+        if [ -n "$candidate" ] && "$candidate" -c "import sys; assert sys.version_info[:2] == (${v/./, })" 2>/dev/null; then
+            py="$candidate"
+            break
+        fi
+    done
     if [ -z "$py" ]; then
-        py="$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v" 2>/dev/null | sort -V | tail -1 || true)"
-    fi
-    if [ -z "$py" ] || [ ! -x "$py" ]; then
         echo "== python $v: not installed here, skipped"
         continue
     fi
