@@ -18,6 +18,7 @@ from ._rates import Rates
 from ._stats import EngineStats, KernelStats, LaneStats, LatencyStats, NodeStats, StageLatency, WorkerStats
 from ._task import Task
 from ._topology import Topology
+from .executor import Executor
 from .kernels import Kernel
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "EngineClosed",
     "EngineConfig",
     "EngineStats",
+    "Executor",
     "InvalidTask",
     "Kernel",
     "KernelError",

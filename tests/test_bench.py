@@ -62,6 +62,12 @@ def test_bench_quick_json(tmp_path: Path) -> None:
     }
     assert all(v > 0 for v in report["micro"].values())
     assert {"aioultra.map(noop)", "aioultra.map(keccak256)"} <= set(report["map"])
+    assert set(report["executor"]) == {
+        f"{ex}: {path}"
+        for ex in ("aioultra.Executor", "ThreadPoolExecutor")
+        for path in ("submit().result()", "asyncio.to_thread")
+    }
+    assert all(0 < r["p50_us"] <= r["p99_us"] for r in report["executor"].values())
     assert "ratios (x) are against run_in_executor" in proc.stdout
 
 

@@ -8,6 +8,7 @@ EXPECTED = {
     "EngineClosed",
     "EngineConfig",
     "EngineStats",
+    "Executor",
     "InvalidTask",
     "Kernel",
     "KernelError",

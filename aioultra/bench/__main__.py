@@ -17,7 +17,7 @@ from typing import Any
 import aioultra
 from aioultra import kernels
 
-from . import overhead, shapes, submission, targets
+from . import executor, overhead, shapes, submission, targets
 from .common import Progress, percentile
 
 
@@ -211,6 +211,8 @@ def _print_report(report: dict[str, Any]) -> None:
         print("\n== C microbenchmarks (ns/op, timed inside C, best of 5) ==")
         for name, ns in report["micro"].items():
             print(f"{name:32} {ns:8.1f}")
+    if "executor" in report:
+        executor.print_suite(report["executor"])
     if "map" in report:
         print("\n== map throughput (items/s) ==")
         for name, tp in report["map"].items():
@@ -297,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     with_metrics = not args.no_metrics and not args.shapes_only and not args.submission_only
     if args.plot and not with_shapes:
         parser.error("--plot draws the traffic-shape suite: it cannot be combined with skipping it")
-    total = (len(loops) * 10 + 1 if classic else 0) + (4 if with_map else 0)
+    total = (len(loops) * 10 + 2 if classic else 0) + (4 if with_map else 0)
     total += len(loops) * shapes.STEPS if with_shapes else 0
     total += len(loops) * overhead.STEPS if with_metrics else 0
     progress = Progress(total + (len(loops) * submission.STEPS if with_submission else 0))
@@ -311,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         report["micro"] = _micro_suite(args.quick, progress)
         for kind in loops:
             report["loops"][kind] = _run_loop(kind, lambda: _loop_suite(args.quick, progress))
+    if classic:
+        report["executor"] = executor.run(2_000 if args.quick else 20_000)
+        progress.step("executors")
     if with_map:
         report["map"] = _run_loop(
             "uvloop" if "uvloop" in loops else "asyncio", lambda: _map_suite(args.quick, progress)
