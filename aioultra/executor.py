@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import threading
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -32,26 +31,44 @@ R = TypeVar("R")
 
 
 class _Call:
-    """One executor call, run on a worker: it resolves its own future."""
+    """One executor call, run on a worker: it resolves its own future, then lets go of it and
+    of the call (the engine's record of the task lives until the loop drains its completion;
+    the caller's result must not live as long)."""
 
     __slots__ = ("args", "fn", "future", "kwargs")
 
     def __init__(self, future: concurrent.futures.Future[Any], fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
-        self.future = future
-        self.fn = fn
+        self.future: concurrent.futures.Future[Any] | None = future
+        self.fn: Callable[..., Any] | None = fn
         self.args = args
         self.kwargs = kwargs
 
     def __call__(self) -> None:
-        if not self.future.set_running_or_notify_cancel():
+        future, fn, args, kwargs = self.future, self.fn, self.args, self.kwargs
+        self.future = self.fn = self.args = self.kwargs = None
+        if future is None or fn is None or not future.set_running_or_notify_cancel():
             return  # cancelled before a worker got to it
         try:
-            result = self.fn(*self.args, **self.kwargs)
+            result = fn(*args, **kwargs)
         except BaseException as exc:
-            self.future.set_exception(exc)
-            del self  # the traceback holds this frame: break the cycle
+            future.set_exception(exc)
+            del future, fn, args, kwargs, exc  # the traceback holds this frame: break the cycle
         else:
-            self.future.set_result(result)
+            future.set_result(result)
+
+    def never_ran(self, task: asyncio.Future[Any]) -> None:
+        """On the loop, when the engine's task settles: a call the engine never ran (cancelled
+        at close) fails its future; one that ran has let go of it."""
+        future = self.future
+        if future is None:
+            return
+        self.future = None
+        if task.cancelled():
+            error: BaseException = EngineClosed("the executor's engine closed before the call ran")
+        else:
+            error = task.exception() or EngineClosed("the executor's engine did not run the call")
+        if future.set_running_or_notify_cancel():
+            future.set_exception(error)
 
 
 class Executor(concurrent.futures.ThreadPoolExecutor):
@@ -129,19 +146,26 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         try:
             task = self.engine.submit(call, on_full="wait")
         except BaseException as exc:  # EngineClosed (or anything the engine refused)
-            if call.future.set_running_or_notify_cancel():
-                call.future.set_exception(exc)
+            future, call.future = call.future, None
+            if future is not None and future.set_running_or_notify_cancel():
+                future.set_exception(exc)
             return
-        task.add_done_callback(functools.partial(_never_ran, call.future))
+        task.add_done_callback(call.never_ran)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """No new calls; with ``cancel_futures`` the calls not started are cancelled; the
-        engine then runs what is left and stops. ``wait``: return once it has."""
+        """No new calls; with ``cancel_futures`` the calls no worker has started once those
+        submitted before have reached the engine are cancelled; the engine then runs what is
+        left and stops. ``wait``: return once it has."""
         with self._shutdown_lock:
             self._shutdown = True
-            if cancel_futures:
-                for future in list(self._pending):
-                    future.cancel()
+        if cancel_futures:
+            if threading.current_thread() is not self._thread and self._closed is None:
+                # let every call submitted so far reach the engine (and the idle workers start
+                # theirs) before cancelling the rest, as a thread pool's workers would have
+                asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self._loop).result()
+            for future in list(self._pending):
+                future.cancel()
+        with self._shutdown_lock:
             if self._closed is None:
                 self._closed = asyncio.run_coroutine_threadsafe(self._close(), self._loop)
         if wait:
@@ -157,17 +181,3 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
     def __repr__(self) -> str:
         state = "shut down" if self._shutdown else "running"
         return f"<aioultra.Executor {state} engine={self.engine!r}>"
-
-
-def _never_ran(future: concurrent.futures.Future[Any], task: asyncio.Future[Any]) -> None:
-    """On the loop, when the engine's task settles: a call the engine never ran (cancelled at
-    close) fails its future; a call that ran resolved it already."""
-    if task.cancelled():
-        error: BaseException = EngineClosed("the executor's engine closed before the call ran")
-    else:
-        exc = task.exception()
-        if exc is None:
-            return
-        error = exc
-    if future.set_running_or_notify_cancel():
-        future.set_exception(error)

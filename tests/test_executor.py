@@ -91,10 +91,11 @@ def test_shutdown_cancel_futures_and_after() -> None:
     blocker = ex.submit(gate)
     assert gate.started.wait(TIMEOUT)
     queued = [ex.submit(int) for _ in range(5)]
-    threading.Timer(0.05, gate.release.set).start()
-    ex.shutdown(wait=True, cancel_futures=True)
-    assert blocker.result(TIMEOUT) == "gate"
+    ex.shutdown(wait=False, cancel_futures=True)  # the cancels happen in the call
     assert all(f.cancelled() for f in queued)
+    gate.release.set()
+    ex.shutdown(wait=True)
+    assert blocker.result(TIMEOUT) == "gate"
     with pytest.raises(RuntimeError, match="after shutdown"):
         ex.submit(int)
     assert not ex.engine.running
@@ -149,3 +150,26 @@ async def test_awaiting_executor_futures(engine: aioultra.Engine) -> None:
         done, _ = concurrent.futures.wait([ex.submit(int, "1") for _ in range(10)], timeout=TIMEOUT)
         assert len(done) == 10
     assert await asyncio.wait_for(engine.submit(pow, 2, 2), TIMEOUT) == 4
+
+
+def test_a_call_the_engine_never_ran_fails() -> None:
+    """The engine closed with cancel_pending while a call waited: its future fails with
+    EngineClosed instead of staying pending forever."""
+    gate = Gate()
+    ex = Executor(max_workers=1)
+    blocker = ex.submit(gate)
+    assert gate.started.wait(TIMEOUT)
+    queued = ex.submit(int, "5")
+    assert asyncio.run_coroutine_threadsafe(asyncio.sleep(0), ex._loop).result(TIMEOUT) is None  # queued now
+
+    async def close_then_release() -> None:
+        closing = asyncio.ensure_future(ex.engine.aclose(cancel_pending=True))
+        await asyncio.sleep(0)  # aclose has marked the queued call cancelled
+        gate.release.set()
+        await closing
+
+    asyncio.run_coroutine_threadsafe(close_then_release(), ex._loop).result(TIMEOUT)
+    assert blocker.result(TIMEOUT) == "gate"
+    with pytest.raises(aioultra.EngineClosed):
+        queued.result(TIMEOUT)
+    ex.shutdown()
