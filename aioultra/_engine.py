@@ -2,7 +2,8 @@
 
 ``async with Engine() as engine`` starts the workers and registers the calling loop's
 channel; ``await engine.submit(...)`` queues one task and awaits its result; leaving the
-block drains queued work (or cancels it) and joins every thread. Other event loops (in
+block drains queued work (or, leaving by an exception, cancels it) and joins every thread
+off the loop. Other event loops (in
 other threads) may use the same engine; each gets its own channel and only its own
 completions.
 """
@@ -44,8 +45,9 @@ class Engine(Closing, Submitting, Mapping):
 
     ``Engine(config=None, **overrides)``: settings from ``config`` (default
     ``EngineConfig()``) with ``overrides`` applied, e.g. ``Engine(queue_capacity=1024)``.
-    This module holds its lifecycle (start, channels per loop, close); ``submit`` and
-    ``submit_many`` come from ``_submit``, ``map`` from ``_map``.
+    This module holds its lifecycle (start, channels per loop, closing the channels);
+    ``aclose`` comes from ``_closing``, ``submit`` and ``submit_many`` from ``_submit``,
+    ``map`` from ``_map``.
     """
 
     def __init__(self, config: EngineConfig | None = None, **overrides: Any) -> None:
