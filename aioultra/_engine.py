@@ -60,6 +60,7 @@ class Engine(Closing, Submitting, Mapping):
         self._channels: dict[asyncio.AbstractEventLoop, Channel] = {}
         self._dead_channels: list[Channel] = []  # of closed loops, freed once nothing is in flight
         self._closing: set[Channel] = set()  # channels left to close after stop, each on its own loop
+        self._unclosed = 0  # channels not yet destroyed after stop: the core is freed at 0
         self._lock = threading.Lock()
         self._topology: Topology | None = None
         self._started_at = 0.0
@@ -243,6 +244,7 @@ class Engine(Closing, Submitting, Mapping):
             self._channels.clear()
             self._dead_channels.clear()
             self._closing = {ch for _, ch in channels}
+            self._unclosed = len(self._closing)
         if not channels:
             self._free_core()
         others = False
@@ -266,13 +268,16 @@ class Engine(Closing, Submitting, Mapping):
 
     def _close_channel(self, ch: Channel) -> None:
         """Close one channel left after stop (once; on its loop's thread, or anywhere once its
-        loop is closed); the last one frees the core."""
+        loop is closed); the last one destroyed frees the core (a channel's destroy touches the
+        core: two loops closing theirs at once must not free it under the other)."""
         with self._lock:
             if ch not in self._closing:
                 return
-            self._closing.discard(ch)
-            last = not self._closing
+            self._closing.discard(ch)  # claimed: no one else closes it
         ch.close(EngineClosed("the engine closed before the task completed"))
+        with self._lock:
+            self._unclosed -= 1
+            last = self._unclosed == 0
         if last:
             self._free_core()
 

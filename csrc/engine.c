@@ -186,7 +186,10 @@ void aio_engine_destroy(aio_engine *e) {
         if (ld_relaxed(&e->workers[i].deque.buf) != NULL) aio_deque_destroy(&e->workers[i].deque); /* relaxed: joined */
     for (int32_t i = 0; i < e->n_nodes; i++) aio_injector_destroy(&e->nodes[i].injector);
     aio_pool_destroy(&e->pool);
-    AIO_INVARIANT(e->channels == NULL, "every channel is destroyed before its engine");
+    pthread_mutex_lock(&e->channels_lock);
+    bool no_channels = e->channels == NULL;
+    pthread_mutex_unlock(&e->channels_lock);
+    AIO_INVARIANT(no_channels, "every channel is destroyed before its engine");
     pthread_mutex_destroy(&e->channels_lock);
     free(e->kinds);
     free(e->hists);
