@@ -3,8 +3,9 @@ loop keeps running (a 10 ms ticker measures it), aclose(timeout=) returns in tim
 running tasks to finish in the background, and leaving ``async with`` by an exception cancels
 what is queued.
 
-The ticker's gaps are compared with the running task's length (600 ms), not with a tight bound:
-the machine is shared, and a blocked loop shows a gap of the task's whole length."""
+The ticker's gaps are compared with the running task's length (1 s), not with a tight bound: the
+machine is shared, and a blocked loop shows a gap of the task's whole length. "Returned in time"
+is checked as behaviour: the stop thread was still joining the running task when aclose returned."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from aioultra import kernels
 
 from .helpers import Gate, wait_for
 
-JOB_S = 0.6
-BLOCKED_S = 0.25  # a gap this long means the loop was blocked (the job runs 0.6 s)
+JOB_S = 1.0
+BLOCKED_S = 0.5  # a gap this long means the loop was blocked (the job runs 1 s)
 
 
 class Ticker:
@@ -57,7 +58,7 @@ def python_job(started: threading.Event) -> str:
 
 
 async def start_job(engine: aioultra.Engine, kind: str) -> aioultra.TaskFuture[Any]:
-    """Submit a 0.6 s job of ``kind`` and return once a worker runs it."""
+    """Submit a JOB_S job of ``kind`` and return once a worker runs it."""
     if kind == "python":
         started = threading.Event()
         fut = engine.submit(python_job, started)
@@ -91,11 +92,9 @@ async def test_cancelling_close_joins_off_the_loop(kind: str) -> None:
     job = await start_job(engine, kind)
     queued = [engine.submit(kernels.noop) for _ in range(5)]
     with Ticker() as ticker:
-        t0 = time.monotonic()
         await wait_for(engine.aclose(cancel_pending=True))
-        took = time.monotonic() - t0
+        assert job.done()  # it waited for the running job (asynchronously)
     assert ticker.max_gap < BLOCKED_S, ticker.max_gap
-    assert took > 0.1  # it did wait for the running job (asynchronously)
     result = await wait_for(job)
     assert result == ("done" if kind == "python" else b"")
     for f in queued:
@@ -113,13 +112,11 @@ async def test_interrupted_close_stops_in_the_background(kind: str) -> None:
     await engine.start()
     job = await start_job(engine, kind)
     with Ticker() as ticker:
-        t0 = time.monotonic()
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(engine.aclose(), 0.1)
-        took = time.monotonic() - t0
-        assert took < BLOCKED_S + 0.1, took
-        assert await wait_for(job) == ("done" if kind == "python" else b"")
         assert engine._stopper is not None
+        assert engine._stopper.thread.is_alive()  # it returned while the job still ran
+        assert await wait_for(job) == ("done" if kind == "python" else b"")
         await asyncio.to_thread(engine._stopper.thread.join, 30)
         await wait_until(lambda: engine._ptr is None)  # its channel's close ran on this loop
     assert ticker.max_gap < BLOCKED_S, ticker.max_gap
@@ -135,10 +132,9 @@ async def test_close_with_timeout_returns_in_time(kind: str) -> None:
     job = await start_job(engine, kind)
     queued = [engine.submit(kernels.noop) for _ in range(5)]
     with Ticker() as ticker:
-        t0 = time.monotonic()
         await wait_for(engine.aclose(timeout=0.1))
-        took = time.monotonic() - t0
-        assert took < BLOCKED_S + 0.1, took  # the job runs 0.6 s
+        assert engine._stopper is not None
+        assert engine._stopper.thread.is_alive()  # it returned while the job still ran
         assert not engine.running
         with pytest.raises(aioultra.EngineClosed, match="timed out"):
             await wait_for(job)
