@@ -22,6 +22,19 @@
 #include "completion.h"
 #include "invariant.h"
 
+/* Undo a partly created engine (before its channels lock exists): the injectors of its first
+ * n_injectors nodes, the pool, the arrays. */
+static int create_failed(aio_engine *e, int32_t n_injectors) {
+    for (int32_t j = 0; j < n_injectors; j++) aio_injector_destroy(&e->nodes[j].injector);
+    aio_pool_destroy(&e->pool);
+    free(e->kinds);
+    free(e->cpu_node);
+    free(e->nodes);
+    free(e->workers);
+    free(e);
+    return AIO_ENOMEM;
+}
+
 int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
     if (cfg == NULL || out == NULL || cfg->n_nodes < 1 || cfg->node_workers == NULL || cfg->py_entry == NULL)
         return AIO_EINVAL;
@@ -77,15 +90,7 @@ int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
         int32_t cap = cfg->max_searchers > 0 ? cfg->max_searchers : n->n_workers / 2;
         n->max_searchers = cap < 1 ? 1 : cap > n->n_workers ? n->n_workers : cap;
         st_relaxed(&n->submit_cpu, -1); /* relaxed: not shared yet */
-        if (aio_injector_init(&n->injector, cfg->capacity) != AIO_OK) {
-            for (int32_t j = 0; j < i; j++) aio_injector_destroy(&e->nodes[j].injector);
-            aio_pool_destroy(&e->pool);
-            free(e->cpu_node);
-            free(e->nodes);
-            free(e->workers);
-            free(e);
-            return AIO_ENOMEM;
-        }
+        if (aio_injector_init(&n->injector, cfg->capacity) != AIO_OK) return create_failed(e, i);
         for (int32_t k = 0; k < n->n_workers; k++, next++) {
             aio_worker *w = &e->workers[next];
             w->engine = e;
@@ -97,17 +102,7 @@ int aio_engine_create(const aio_engine_config *cfg, aio_engine **out) {
         }
     }
     e->kinds = calloc((size_t)n_workers * AIO_KINDS, sizeof(aio_kind_counts));
-    if (e->kinds == NULL || pthread_mutex_init(&e->channels_lock, NULL) != 0) {
-        free(e->kinds);
-        e->kinds = NULL;
-        for (int32_t i = 0; i < e->n_nodes; i++) aio_injector_destroy(&e->nodes[i].injector);
-        aio_pool_destroy(&e->pool);
-        free(e->cpu_node);
-        free(e->nodes);
-        free(e->workers);
-        free(e);
-        return AIO_ENOMEM;
-    }
+    if (e->kinds == NULL || pthread_mutex_init(&e->channels_lock, NULL) != 0) return create_failed(e, e->n_nodes);
     for (int32_t i = 0; i < n_workers; i++) e->workers[i].kinds = &e->kinds[(size_t)i * AIO_KINDS];
     if (e->record_latency) { /* two histograms per worker, zeroed */
         e->hists = calloc(2 * (size_t)n_workers, sizeof(aio_hist));
