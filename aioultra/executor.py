@@ -119,7 +119,6 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         if not isinstance(thread_name_prefix, str):
             raise TypeError(f"thread_name_prefix must be a str, got {type(thread_name_prefix).__name__}")
         self.engine = Engine(config, **overrides)
-        self._max_workers = max_workers or 0
         self._shutdown = False
         self._shutdown_lock = threading.Lock()
         self._pending: set[concurrent.futures.Future[Any]] = set()
