@@ -11,6 +11,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate
 from typing import Any
 
@@ -87,13 +88,18 @@ class StageLatency:
         """The ``q`` quantile (0..1) in ns: the midpoint of the bucket holding it; 0.0 when empty."""
         if not 0.0 <= q <= 1.0 or q != q:
             raise ValueError(f"q must be between 0 and 1, got {q!r}")
-        cumulative = list(accumulate(self.buckets))
+        cumulative = self._cumulative
         total = cumulative[-1] if cumulative else 0
         if total == 0:
             return 0.0
         i = bisect_right(cumulative, int(q * (total - 1)))  # the first bucket holding that rank
         mid = _ffi.HIST_LOWER[i] + (_ffi.HIST_WIDTH[i] - 1) / 2
         return float(min(mid, self.max_ns)) if self.max_ns > 0 else float(mid)
+
+    @cached_property
+    def _cumulative(self) -> list[int]:
+        """The buckets' running totals, summed once per snapshot (not per quantile)."""
+        return list(accumulate(self.buckets))
 
     @property
     def p50_us(self) -> float:
