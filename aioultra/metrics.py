@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -36,30 +37,18 @@ _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _OUTCOMES = ("completed", "failed", "cancelled", "expired")
 
 
-def _native_cut(bound_ns: int) -> int:
-    """How many native buckets lie wholly at or below ``bound_ns`` (a prefix of them)."""
-    n = 0
-    while n < _ffi.HIST_BUCKETS - 1 and _ffi.HIST_LOWER[n] + _ffi.HIST_WIDTH[n] - 1 <= bound_ns:
-        n += 1
-    return n
-
-
-_CUTS = tuple(_native_cut(b) for b in _BOUNDS_NS)
+# the largest value of each native bucket but the last (the overflow one, unbounded): ascending
+_UPPER_NS = [lo + w - 1 for lo, w in zip(_ffi.HIST_LOWER[:-1], _ffi.HIST_WIDTH[:-1], strict=True)]
+#: per bound, how many native buckets lie wholly at or below it (a prefix of them)
+_CUTS = tuple(bisect_right(_UPPER_NS, b) for b in _BOUNDS_NS)
 
 
 def histogram_buckets(stage: StageLatency) -> tuple[list[tuple[str, float]], float]:
     """A stage's native histogram as Prometheus buckets ``[(le, cumulative count), ...,
     ("+Inf", total)]`` and its sum in seconds."""
-    buckets = stage.buckets
-    out: list[tuple[str, float]] = []
-    total = 0
-    start = 0
-    for bound, cut in zip(BUCKETS_S, _CUTS, strict=True):
-        total += sum(buckets[start:cut])
-        start = cut
-        out.append((repr(bound), float(total)))  # as prometheus_client writes them: 1e-06 ... 0.0001 ... 10.0
-    total += sum(buckets[start:])
-    out.append(("+Inf", float(total)))
+    cumulative = stage._cumulative  # the running totals the quantiles use
+    out = [(repr(bound), float(cumulative[cut - 1] if cut else 0)) for bound, cut in zip(BUCKETS_S, _CUTS, strict=True)]
+    out.append(("+Inf", float(cumulative[-1] if cumulative else 0)))  # repr: as prometheus_client writes bounds
     return out, stage.sum_ns / 1e9
 
 
