@@ -6,9 +6,17 @@ noisy; the figures are for reading).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from .shapes import LOOP_ALONE, NOOP, PAUSES_US, PYTHON_FN, pause_name
+
+
+def _suites(loops: dict[str, Any], key: str) -> Iterator[tuple[str, Any]]:
+    """(loop, that loop's ``key`` suite) for every loop that ran it."""
+    for loop, suite in loops.items():
+        if key in suite:
+            yield loop, suite[key]
 
 
 def _target(loop: str, what: str, value: float | None, limit: float, unit: str, strict: bool = False) -> dict[str, Any]:
@@ -19,10 +27,7 @@ def _target(loop: str, what: str, value: float | None, limit: float, unit: str, 
 def evaluate(loops: dict[str, Any]) -> list[dict[str, Any]]:
     """Every target of every loop that ran the shapes suite, with its figure and met / not met."""
     out: list[dict[str, Any]] = []
-    for loop, suite in loops.items():
-        s = suite.get("shapes")
-        if s is None:
-            continue
+    for loop, s in _suites(loops, "shapes"):
         for name, shape in s["shapes"].items():
             noop = shape["paths"][NOOP]
             out.append(_target(loop, f"{name}: submit(noop) p50 <= 0.5x run_in_executor", noop["p50_x_rie"], 0.5, "x"))
@@ -50,10 +55,7 @@ def evaluate(loops: dict[str, Any]) -> list[dict[str, Any]]:
 def evaluate_submission(loops: dict[str, Any]) -> list[dict[str, Any]]:
     """The submission suite's targets (issue 10), per loop that ran it."""
     out: list[dict[str, Any]] = []
-    for loop, suite in loops.items():
-        s = suite.get("submission")
-        if s is None:
-            continue
+    for loop, s in _suites(loops, "submission"):
         out.append(_target(loop, "gather of 1000 submit(noop) >= 10x run_in_executor", -s["gather.x_rie"], -10, "x"))
         out.append(
             _target(
@@ -74,10 +76,7 @@ def evaluate_submission(loops: dict[str, Any]) -> list[dict[str, Any]]:
 def evaluate_metrics(loops: dict[str, Any]) -> list[dict[str, Any]]:
     """The metrics suite's targets (issue 11), per loop that ran it."""
     out: list[dict[str, Any]] = []
-    for loop, suite in loops.items():
-        s = suite.get("metrics")
-        if s is None:
-            continue
+    for loop, s in _suites(loops, "metrics"):
         out.append(
             _target(loop, "histograms on: submit(noop) p50 within 3% of off", s["submit_p50_on_x_off"], 1.03, "x")
         )
@@ -90,10 +89,7 @@ def python_floor(loops: dict[str, Any]) -> list[str]:
     """Context for the floor targets: per pause, submit(noop) p50 next to the loop alone (the
     loop's own eventfd round trip, no other thread): what Python itself costs at that pause."""
     lines: list[str] = []
-    for loop, suite in loops.items():
-        s = suite.get("shapes")
-        if s is None:
-            continue
+    for loop, s in _suites(loops, "shapes"):
         for pause_us in PAUSES_US:
             paths = s["shapes"][pause_name(pause_us)]["paths"]
             noop, alone = paths[NOOP]["p50_us"], paths[LOOP_ALONE]["p50_us"]
