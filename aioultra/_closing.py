@@ -174,7 +174,7 @@ class Closing:
 
     def _stop_in_background(self, loop: asyncio.AbstractEventLoop) -> None:
         """Join the workers on the stop thread and let it finish the shutdown (nothing waits)."""
-        if self._ptr is None or self._stopper is not None:
+        if self._ptr is None:
             return
         stopper = self._stopper = Stopper(self._ptr, lambda: None, lambda: self._shutdown(None))
         if not stopper.detach():  # already joined: nothing was running
@@ -183,9 +183,6 @@ class Closing:
     async def _stop_and_wait(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> None:
         """Join the workers on the stop thread while this loop waits (until ``deadline``), then
         finish the shutdown here; past the deadline the stop thread finishes it."""
-        if self._stopper is not None:  # an interrupted aclose left the stop to its thread
-            await asyncio.to_thread(self._stopper.thread.join)
-            return
         if self._ptr is None:
             return
         wake = Wakeup(loop)
