@@ -13,10 +13,12 @@ import threading
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
+from operator import itemgetter
 
 #: (time, submitted, completed, failed, cancelled, expired)
 Sample = tuple[float, int, int, int, int, int]
 
+_time = itemgetter(0)  # a sample's time
 SAMPLE_EVERY_S = 0.1
 _MIN_SPACING_S = 0.05  # samples closer than this to the previous are dropped: stats() in a loop stays O(1)
 _KEEP_S = 10.5  # a sample a little older than the longest window is kept
@@ -47,7 +49,6 @@ class RateSampler:
 
     def __init__(self, started: float) -> None:
         self._samples: deque[Sample] = deque([(started, 0, 0, 0, 0, 0)])
-        self._times: deque[float] = deque([started])  # the samples' times, for bisect
         self._lock = threading.Lock()
 
     def add(self, sample: Sample) -> None:
@@ -57,17 +58,15 @@ class RateSampler:
             if sample[0] < self._samples[-1][0] + _MIN_SPACING_S:
                 return
             self._samples.append(sample)
-            self._times.append(sample[0])
             cutoff = sample[0] - _KEEP_S
-            while len(self._times) > 2 and self._times[1] <= cutoff:
+            while len(self._samples) > 2 and self._samples[1][0] <= cutoff:
                 self._samples.popleft()
-                self._times.popleft()
 
     def rates(self, now: Sample, window_s: float) -> Rates:
         """The rates from the newest sample at least ``window_s`` older than ``now`` (the
         oldest kept when none is) to ``now``."""
         with self._lock:
-            i = bisect_right(self._times, now[0] - window_s)  # just past the newest old enough
+            i = bisect_right(self._samples, now[0] - window_s, key=_time)  # just past the newest old enough
             t, submitted, completed, failed, cancelled, expired = self._samples[i - 1 if i > 0 else 0]
         span = now[0] - t
         if span <= 0:
