@@ -15,6 +15,8 @@ from collections import deque
 from dataclasses import dataclass
 from operator import itemgetter
 
+from ._frozen import make
+
 #: (time, submitted, completed, failed, cancelled, expired)
 Sample = tuple[float, int, int, int, int, int]
 
@@ -55,27 +57,42 @@ class RateSampler:
         """Record a sample (ignored when it is within 50 ms of the previous one or older);
         drop those no window needs."""
         with self._lock:
-            if sample[0] < self._samples[-1][0] + _MIN_SPACING_S:
-                return
-            self._samples.append(sample)
-            cutoff = sample[0] - _KEEP_S
-            while len(self._samples) > 2 and self._samples[1][0] <= cutoff:
-                self._samples.popleft()
+            self._add(sample)
 
     def rates(self, now: Sample, window_s: float) -> Rates:
         """The rates from the newest sample at least ``window_s`` older than ``now`` (the
         oldest kept when none is) to ``now``."""
         with self._lock:
-            i = bisect_right(self._samples, now[0] - window_s, key=_time)  # just past the newest old enough
-            t, submitted, completed, failed, cancelled, expired = self._samples[i - 1 if i > 0 else 0]
+            return self._rates(now, window_s)
+
+    def observe(self, now: Sample) -> tuple[Rates, Rates]:
+        """The rates over 1 s and 10 s up to ``now``, then ``add(now)``: one lock for the three
+        (a ``stats()`` snapshot does all three)."""
+        with self._lock:
+            one, ten = self._rates(now, 1.0), self._rates(now, 10.0)
+            self._add(now)
+        return one, ten
+
+    def _add(self, sample: Sample) -> None:
+        if sample[0] < self._samples[-1][0] + _MIN_SPACING_S:
+            return
+        self._samples.append(sample)
+        cutoff = sample[0] - _KEEP_S
+        while len(self._samples) > 2 and self._samples[1][0] <= cutoff:
+            self._samples.popleft()
+
+    def _rates(self, now: Sample, window_s: float) -> Rates:
+        i = bisect_right(self._samples, now[0] - window_s, key=_time)  # just past the newest old enough
+        t, submitted, completed, failed, cancelled, expired = self._samples[i - 1 if i > 0 else 0]
         span = now[0] - t
         if span <= 0:
             return NO_RATES
-        return Rates(
-            span,
-            (now[1] - submitted) / span,
-            (now[2] - completed) / span,
-            (now[3] - failed) / span,
-            (now[4] - cancelled) / span,
-            (now[5] - expired) / span,
+        return make(
+            Rates,
+            window_s=span,
+            submitted_per_s=(now[1] - submitted) / span,
+            completed_per_s=(now[2] - completed) / span,
+            failed_per_s=(now[3] - failed) / span,
+            cancelled_per_s=(now[4] - cancelled) / span,
+            expired_per_s=(now[5] - expired) / span,
         )

@@ -12,10 +12,11 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, zip_longest
 from typing import Any
 
 from . import _ffi, _kinds
+from ._frozen import make
 from ._rates import NO_RATES, Rates, RateSampler, Sample
 from ._topology import Topology
 
@@ -76,13 +77,15 @@ class StageLatency:
     Quantiles are read from log-linear buckets at most 1/64 of their value wide, so each is
     within 1.6% of the exact quantile (above 128 ns; exact below), and never above ``max_ns``.
     Subtract an earlier snapshot (``later - earlier``) for the tasks in between (``max_ns`` is
-    then the later snapshot's, an upper bound).
+    then the later snapshot's, an upper bound). ``buckets`` holds one count per native bucket
+    (``aioultra._ffi.HIST_LOWER`` / ``HIST_WIDTH``) up to the bucket of the largest value;
+    the buckets past it are empty and left out.
     """
 
     count: int
     sum_ns: int
     max_ns: int
-    buckets: Sequence[int]  # one count per bucket (an array.array of unsigned 64-bit ints)
+    buckets: Sequence[int]  # an array.array of unsigned 64-bit ints, up to the largest value's bucket
 
     def quantile_ns(self, q: float) -> float:
         """The ``q`` quantile (0..1) in ns: the midpoint of the bucket holding it; 0.0 when empty."""
@@ -138,7 +141,7 @@ class StageLatency:
             count=self.count - earlier.count,
             sum_ns=self.sum_ns - earlier.sum_ns,
             max_ns=self.max_ns,
-            buckets=array.array("q", [a - b for a, b in zip(self.buckets, earlier.buckets, strict=True)]),
+            buckets=array.array("q", [a - b for a, b in zip_longest(self.buckets, earlier.buckets, fillvalue=0)]),
         )
 
 
@@ -190,7 +193,7 @@ class LaneStats:
 
 def _stage(reader: _ffi.StatsReader, stage: int) -> StageLatency:
     count, total, mx, buckets = reader.latency(stage)
-    return StageLatency(count, total, mx, buckets)
+    return make(StageLatency, count=count, sum_ns=total, max_ns=mx, buckets=buckets)
 
 
 @dataclass(frozen=True)
@@ -256,13 +259,21 @@ def _kernels(reader: _ffi.StatsReader) -> dict[str, KernelStats]:
     for slot, name in enumerate(_kinds.names()):  # only the claimed slots: usually a handful
         b = slot * _ffi.KIND_FIELDS
         if flat[b] or flat[b + 1] or flat[b + 2] or flat[b + 3]:
-            out[name] = KernelStats(flat[b], flat[b + 1], flat[b + 2], flat[b + 3], flat[b + 4])
+            out[name] = make(
+                KernelStats,
+                completed=flat[b],
+                failed=flat[b + 1],
+                cancelled=flat[b + 2],
+                expired=flat[b + 3],
+                run_ns=flat[b + 4],
+            )
     return out
 
 
 def _workers(reader: _ffi.StatsReader) -> tuple[WorkerStats, ...]:
     return tuple(
-        WorkerStats(
+        make(
+            WorkerStats,
             index=i,
             node=w.node,
             planned_cpu=w.planned_cpu,
@@ -294,7 +305,8 @@ def _nodes(reader: _ffi.StatsReader, topology: Topology, workers: tuple[WorkerSt
                 steals_remote += w.steals_remote
                 stolen_from += w.stolen_from
         nodes.append(
-            NodeStats(
+            make(
+                NodeStats,
                 index=n,
                 cpus=tuple(topology.nodes[n]),
                 workers=count,
@@ -311,8 +323,11 @@ def _nodes(reader: _ffi.StatsReader, topology: Topology, workers: tuple[WorkerSt
 
 
 def _latency(reader: _ffi.StatsReader) -> LatencyStats:
-    return LatencyStats(
-        _stage(reader, _ffi.LATENCY_QUEUE_WAIT), _stage(reader, _ffi.LATENCY_RUN), _stage(reader, _ffi.LATENCY_DELIVERY)
+    return make(
+        LatencyStats,
+        queue_wait=_stage(reader, _ffi.LATENCY_QUEUE_WAIT),
+        run=_stage(reader, _ffi.LATENCY_RUN),
+        delivery=_stage(reader, _ffi.LATENCY_DELIVERY),
     )
 
 
@@ -324,12 +339,12 @@ def snapshot(
     now = time.monotonic()
     e = reader.engine()
     current = sample(e, now)
-    rate_1s, rate_10s = sampler.rates(current, 1.0), sampler.rates(current, 10.0)
-    sampler.add(current)
+    rate_1s, rate_10s = sampler.observe(current)
     workers = _workers(reader)
     finished = e.completed + e.failed + e.cancelled + e.expired
     uptime = now - started_at
-    return EngineStats(
+    return make(
+        EngineStats,
         tasks_submitted=e.submitted,
         tasks_completed=e.completed,
         tasks_failed=e.failed,
@@ -347,8 +362,8 @@ def snapshot(
         latency=_latency(reader) if latency else None,
         kernels=_kernels(reader),
         lanes={
-            "normal": LaneStats(e.submitted - e.submitted_high, finished - e.finished_high),
-            "high": LaneStats(e.submitted_high, e.finished_high),
+            "normal": make(LaneStats, submitted=e.submitted - e.submitted_high, finished=finished - e.finished_high),
+            "high": make(LaneStats, submitted=e.submitted_high, finished=e.finished_high),
         },
         rate_1s=rate_1s,
         rate_10s=rate_10s,

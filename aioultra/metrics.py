@@ -46,8 +46,12 @@ _CUTS = tuple(bisect_right(_UPPER_NS, b) for b in _BOUNDS_NS)
 def histogram_buckets(stage: StageLatency) -> tuple[list[tuple[str, float]], float]:
     """A stage's native histogram as Prometheus buckets ``[(le, cumulative count), ...,
     ("+Inf", total)]`` and its sum in seconds."""
-    cumulative = stage._cumulative  # the running totals the quantiles use
-    out = [(repr(bound), float(cumulative[cut - 1] if cut else 0)) for bound, cut in zip(BUCKETS_S, _CUTS, strict=True)]
+    cumulative = stage._cumulative  # the running totals the quantiles use (up to the largest value's bucket)
+    used = len(cumulative)
+    out = [
+        (repr(bound), float(cumulative[min(cut, used) - 1] if cut and used else 0))
+        for bound, cut in zip(BUCKETS_S, _CUTS, strict=True)
+    ]
     out.append(("+Inf", float(cumulative[-1] if cumulative else 0)))  # repr: as prometheus_client writes bounds
     return out, stage.sum_ns / 1e9
 

@@ -185,16 +185,18 @@ int aio_node_get_stats(aio_engine *e, int32_t node, aio_node_stats *out);
 /* Latency (with record_latency): a stage's histogram, in nanoseconds, of each task record (a
  * batch is one): submit to start (AIO_LATENCY_QUEUE_WAIT) and start to end (AIO_LATENCY_RUN),
  * summed over the workers; end to the loop's drain of it (AIO_LATENCY_DELIVERY, tasks that ran),
- * summed over the channels, those destroyed included. buckets: AIO_HIST_BUCKETS counters (aio_hist_bucket_count()); bucket
- * i holds values in [aio_hist_bucket_lower(i), + aio_hist_bucket_width(i)), at most 1.6% of its
- * lower bound wide; the last bucket holds every value >= 2^36 ns. AIO_EINVAL for a bad stage or
- * an engine that does not record latency. */
+ * summed over the channels, those destroyed included. buckets: room for AIO_HIST_BUCKETS counters
+ * (aio_hist_bucket_count()), of which the first out->used are written (up to the bucket of the
+ * largest value; the rest are empty); bucket i holds values in [aio_hist_bucket_lower(i), +
+ * aio_hist_bucket_width(i)), at most 1.6% of its lower bound wide; the last bucket holds every
+ * value >= 2^36 ns. AIO_EINVAL for a bad stage or an engine that does not record latency. */
 #define AIO_LATENCY_QUEUE_WAIT 0
 #define AIO_LATENCY_RUN 1
 #define AIO_LATENCY_DELIVERY 2
 typedef struct aio_latency {
     uint64_t count, sum_ns;
     int64_t max_ns;
+    int32_t used; /* buckets[0, used) are written; those from used on are empty and left as they were */
 } aio_latency;
 int aio_engine_get_latency(aio_engine *e, int32_t stage, uint64_t *buckets, aio_latency *out);
 int32_t aio_hist_bucket_count(void);

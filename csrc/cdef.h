@@ -120,6 +120,7 @@ void aio_task_cancel(aio_task *t, uint64_t id);
 typedef struct aio_latency {
     uint64_t count, sum_ns;
     int64_t max_ns;
+    int32_t used; /* buckets[0, used) are written; those from used on are empty and left as they were */
 } aio_latency;
 int aio_engine_get_latency(aio_engine *e, int32_t stage, uint64_t *buckets, aio_latency *out);
 int32_t aio_hist_bucket_count(void);

@@ -224,7 +224,7 @@ void aio_channel_destroy(aio_channel *ch) {
     else e->channels = ch->next;
     if (ch->next != NULL) ch->next->prev = ch->prev;
     if (ch->delivery != NULL) /* its deliveries stay in the engine's figures */
-        aio_hist_add(e->retired_buckets, &e->retired.count, &e->retired.sum_ns, &e->retired.max_ns, ch->delivery);
+        aio_hist_add(e->retired_buckets, &e->retired, ch->delivery);
     pthread_mutex_unlock(&e->channels_lock);
     free(ch->delivery);
     aio_channel_fini(ch);
@@ -464,21 +464,18 @@ int aio_engine_get_latency(aio_engine *e, int32_t stage, uint64_t *buckets, aio_
     if (e == NULL || buckets == NULL || out == NULL || !e->record_latency ||
         (stage != AIO_LATENCY_QUEUE_WAIT && stage != AIO_LATENCY_RUN && stage != AIO_LATENCY_DELIVERY))
         return AIO_EINVAL;
-    memset(buckets, 0, sizeof(uint64_t) * AIO_HIST_BUCKETS);
-    memset(out, 0, sizeof *out);
+    memset(out, 0, sizeof *out); /* used = 0: aio_hist_add zeroes the buckets as it reaches them */
     if (stage == AIO_LATENCY_DELIVERY) {
         pthread_mutex_lock(&e->channels_lock);
-        memcpy(buckets, e->retired_buckets, sizeof e->retired_buckets);
+        memcpy(buckets, e->retired_buckets, sizeof *buckets * (size_t)e->retired.used);
         *out = e->retired;
-        for (aio_channel *ch = e->channels; ch != NULL; ch = ch->next)
-            aio_hist_add(buckets, &out->count, &out->sum_ns, &out->max_ns, ch->delivery);
+        for (aio_channel *ch = e->channels; ch != NULL; ch = ch->next) aio_hist_add(buckets, out, ch->delivery);
         pthread_mutex_unlock(&e->channels_lock);
         return AIO_OK;
     }
     for (int32_t i = 0; i < e->n_workers; i++) {
         aio_worker *w = &e->workers[i];
-        aio_hist_add(buckets, &out->count, &out->sum_ns, &out->max_ns,
-                     stage == AIO_LATENCY_QUEUE_WAIT ? w->queue_wait : w->run_time);
+        aio_hist_add(buckets, out, stage == AIO_LATENCY_QUEUE_WAIT ? w->queue_wait : w->run_time);
     }
     return AIO_OK;
 }

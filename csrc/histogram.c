@@ -1,6 +1,8 @@
 /* histogram.c -- log-linear latency histograms; see histogram.h. */
 #include "histogram.h"
 
+#include <string.h>
+
 #include "atomics.h"
 
 int32_t aio_hist_index(int64_t ns) {
@@ -29,10 +31,18 @@ void aio_hist_record(aio_hist *h, int64_t ns) {
     if (ns > ld_relaxed(&h->max_ns)) st_relaxed(&h->max_ns, ns);
 }
 
-void aio_hist_add(uint64_t *acc_buckets, uint64_t *acc_count, uint64_t *acc_sum, int64_t *acc_max, const aio_hist *h) {
-    for (int32_t i = 0; i < AIO_HIST_BUCKETS; i++) acc_buckets[i] += ld_relaxed(&h->buckets[i]);
-    *acc_count += ld_relaxed(&h->count);
-    *acc_sum += ld_relaxed(&h->sum_ns);
+void aio_hist_add(uint64_t *acc_buckets, aio_latency *acc, const aio_hist *h) {
+    /* relaxed: statistics. The maximum is read first: every value recorded before it lies in a
+     * bucket at or below the maximum's, so the buckets above are skipped (values recorded
+     * meanwhile may be missed there, as anywhere in a snapshot taken while a writer records). */
     int64_t m = ld_relaxed(&h->max_ns);
-    if (m > *acc_max) *acc_max = m;
+    int32_t used = aio_hist_index(m) + 1;
+    if (used > acc->used) {
+        memset(acc_buckets + acc->used, 0, sizeof *acc_buckets * (size_t)(used - acc->used));
+        acc->used = used;
+    }
+    for (int32_t i = 0; i < used; i++) acc_buckets[i] += ld_relaxed(&h->buckets[i]);
+    acc->count += ld_relaxed(&h->count);
+    acc->sum_ns += ld_relaxed(&h->sum_ns);
+    if (m > acc->max_ns) acc->max_ns = m;
 }

@@ -14,6 +14,8 @@
 #define AIOULTRA_HISTOGRAM_H
 #include <stdint.h>
 
+#include "aioultra.h"
+
 #define AIO_HIST_SUB_BITS 6
 #define AIO_HIST_SUB (1 << AIO_HIST_SUB_BITS)
 #define AIO_HIST_MAX_EXP 36
@@ -33,7 +35,9 @@ int64_t aio_hist_lower(int32_t i);
 int64_t aio_hist_width(int32_t i);
 /* Record one value (the histogram's single writer only). */
 void aio_hist_record(aio_hist *h, int64_t ns);
-/* Add h into acc (any thread; acc is the caller's own). */
-void aio_hist_add(uint64_t *acc_buckets, uint64_t *acc_count, uint64_t *acc_sum, int64_t *acc_max, const aio_hist *h);
+/* Add h into acc (any thread; acc is the caller's own): acc_buckets[0, acc->used) hold the
+ * sum so far, and used grows to cover h's buckets up to its largest value (the new ones zeroed
+ * first). Start from a zeroed aio_latency: then no bucket is read before it is written. */
+void aio_hist_add(uint64_t *acc_buckets, aio_latency *acc, const aio_hist *h);
 
 #endif

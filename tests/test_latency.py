@@ -5,13 +5,15 @@ with latency_histograms=False."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
 
 import pytest
 
 import aioultra
-from aioultra import kernels
+from aioultra import _ffi, kernels
+from aioultra._frozen import make
 
 from .helpers import loop_thread_on, wait_for
 
@@ -63,3 +65,39 @@ async def test_latency_off() -> None:
     async with aioultra.Engine(latency_histograms=False, spin_us=0) as engine:
         await wait_for(engine.submit(kernels.noop))
         assert engine.stats().latency is None
+
+
+async def test_buckets_end_at_the_largest_value(engine: aioultra.Engine) -> None:
+    """A stage's buckets stop at the bucket of its largest value (the rest are empty, left
+    out); an interval subtracts snapshots whose buckets end at different places."""
+    await wait_for(engine.submit(kernels.spin, 1_000))
+    before = engine.stats().latency
+    await wait_for(engine.submit(kernels.spin, 2_000_000))  # a larger maximum: more buckets
+    after = engine.stats().latency
+    assert before is not None and after is not None
+    for stage in (before.run, after.run, after.queue_wait, after.delivery):
+        last = len(stage.buckets) - 1
+        assert _ffi.HIST_LOWER[last] <= stage.max_ns < _ffi.HIST_LOWER[last] + _ffi.HIST_WIDTH[last]
+        assert stage.buckets[last] > 0 and sum(stage.buckets) == stage.count
+    assert len(after.run.buckets) > len(before.run.buckets)
+    delta = (after - before).run
+    assert delta.count == sum(delta.buckets) == 1 and len(delta.buckets) == len(after.run.buckets)
+    assert delta.quantile_ns(0.5) >= 2_000_000 * (1 - 1 / 64)
+
+
+async def test_snapshot_objects_are_their_dataclasses(engine: aioultra.Engine) -> None:
+    """stats() builds its frozen dataclasses without their __init__ (aioultra._frozen.make):
+    each one equals the same fields passed through __init__, and stays frozen."""
+    await wait_for(engine.submit(kernels.noop))
+    s = engine.stats()
+    assert s.latency is not None
+    objects = [s, s.latency, s.latency.run, s.rate_1s, s.rate_10s, *s.workers, *s.nodes]
+    objects += [*s.kernels.values(), *s.lanes.values()]
+    for obj in objects:
+        again = dataclasses.replace(obj)  # every field through __init__: fails if one is missing
+        assert again == obj and repr(again) == repr(obj)
+        assert set(vars(obj)) == {f.name for f in dataclasses.fields(obj)}
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.count = 1  # type: ignore[misc]
+    with pytest.raises(TypeError, match="needs all of its fields"):
+        make(aioultra.LaneStats, submitted=1)

@@ -124,6 +124,9 @@ def test_rate_sampler_windows() -> None:
     assert r.rates((0.0, 0, 0, 0, 0, 0), 1.0).window_s == 0.0  # no time spanned
     r.add((5.0, 1, 1, 1, 1, 1))  # a sample from the past is ignored
     assert r.rates(now, 1.0) == one
+    assert r.observe(now) == (one, ten)  # both windows before the sample is added
+    later = (13.2, 133, 133, 13, 0, 0)
+    assert r.rates(later, 0.1).window_s == pytest.approx(0.15)  # observe added ``now`` (13.05)
 
 
 def _family_values(families: dict[str, object], name: str) -> dict[tuple[tuple[str, str], ...], float]:

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "aioultra.h"
 
@@ -154,11 +155,19 @@ int main(void) {
     uint64_t buckets[AIO_HIST_BUCKETS_FOR_TEST];
     aio_latency lat;
     CHECK(aio_hist_bucket_count() <= AIO_HIST_BUCKETS_FOR_TEST, "bucket buffer large enough");
+    memset(buckets, 0xab, sizeof buckets); /* only buckets[0, used) may be written */
     CHECK(aio_engine_get_latency(e, AIO_LATENCY_DELIVERY, buckets, &lat) == AIO_OK && lat.count == 3,
           "delivery counts the tasks of live and destroyed channels");
+    CHECK(lat.used > 0 && lat.used < aio_hist_bucket_count() &&
+              aio_hist_bucket_lower(lat.used - 1) <= lat.max_ns &&
+              lat.max_ns < aio_hist_bucket_lower(lat.used - 1) + aio_hist_bucket_width(lat.used - 1),
+          "used ends at the bucket of the largest value");
     uint64_t in_buckets = 0;
-    for (int32_t i = 0; i < aio_hist_bucket_count(); i++) in_buckets += buckets[i];
-    CHECK(in_buckets == 3, "delivery buckets hold the 3 tasks");
+    for (int32_t i = 0; i < lat.used; i++) in_buckets += buckets[i];
+    CHECK(in_buckets == 3 && buckets[lat.used - 1] > 0, "delivery buckets hold the 3 tasks, the last one used");
+    int untouched = 1;
+    for (int32_t i = lat.used; i < aio_hist_bucket_count(); i++) untouched &= buckets[i] == 0xababababababababULL;
+    CHECK(untouched, "buckets past used are left as they were");
     CHECK(aio_engine_get_latency(e, 3, buckets, &lat) == AIO_EINVAL, "stage 3 is EINVAL");
     aio_kind_stats kinds[AIO_KINDS];
     CHECK(aio_engine_get_kinds(e, kinds, AIO_KINDS - 1) == AIO_EINVAL, "a short kinds buffer is EINVAL");
