@@ -362,6 +362,39 @@ KERNEL_RLP_TX = lib.aio_kernel_rlp_tx
 KERNEL_UNIV2_AMOUNT_OUT = lib.aio_kernel_univ2_amount_out
 KERNEL_UNIV2_AMOUNT_IN = lib.aio_kernel_univ2_amount_in
 KERNEL_UNIV2_BACKRUN = lib.aio_kernel_univ2_backrun
+KERNEL_ECRECOVER = lib.aio_kernel_ecrecover
+KERNEL_TX_SENDER = lib.aio_kernel_tx_sender
+KERNEL_SIGN_TX = lib.aio_kernel_sign_tx
+TX_RECORD_SIZE = int(lib.AIO_TX_RECORD_SIZE)
+TX_SENDER_SIZE = int(lib.AIO_TX_SENDER_SIZE)
+SIGN_TX_HEADER = int(lib.AIO_SIGN_TX_HEADER)
+#: the aio_secp256k1 function pointers, by field name (aioultra._secp256k1 fills them)
+SECP_FUNCTIONS = tuple(name for name, _ in ffi.typeof("aio_secp256k1").fields if name != "ctx")
+
+
+def secp_provider(ctx: int, functions: dict[str, int]) -> Cdata:
+    """An aio_secp256k1 (owned by the returned cdata) from the address of a libsecp256k1
+    context and of each function in SECP_FUNCTIONS."""
+    if set(functions) != set(SECP_FUNCTIONS) or not ctx:
+        raise ValueError(f"a libsecp256k1 provider needs a context and {', '.join(SECP_FUNCTIONS)}")
+    p = ffi.new("aio_secp256k1 *")
+    p.ctx = ffi.cast("const void *", ctx)
+    for name, field in ffi.typeof("aio_secp256k1").fields:
+        if name != "ctx":
+            if not functions[name]:
+                raise ValueError(f"libsecp256k1 provider: {name} is NULL")
+            setattr(p, name, ffi.cast(field.type, functions[name]))
+    return p
+
+
+def signer_new(secp: Cdata, key: bytearray) -> tuple[Cdata, bytes] | None:
+    """aio_signer_new: (the signer, freed and its key zeroed when the cdata is collected; its
+    20-byte address), or None for a key that is 0 or >= the curve order."""
+    address = ffi.new("uint8_t[20]")
+    raw = lib.aio_signer_new(secp, ffi.from_buffer(key), address)
+    if raw == ffi.NULL:
+        return None
+    return ffi.gc(raw, lib.aio_signer_free), bytes(ffi.buffer(address))
 
 
 def _address(obj: object, what: str, kinds: tuple[str, ...]) -> int:

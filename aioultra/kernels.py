@@ -20,18 +20,19 @@ Bring your own kernels with :meth:`Kernel.from_pointer`.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from . import _ffi, _kinds
+from . import _ffi
 from ._errors import InvalidTask, KernelError
-from ._task import DEFAULT_PRIORITY
+from ._kernel import BytesLike, Kernel, _as_input
+from ._signing import SIGN_TX_MAX_DATA, TX_SENDER_SIZE, Eip1559Tx, SignedTx, Signer, TxSender
+from ._signing import kernel as _signature_kernel
+from ._txrecord import TX_RECORD_SIZE, AccessList, Authorization, TxRecord
 
-BytesLike = bytes | bytearray | memoryview
-R = TypeVar("R")
-Decoder = Callable[[bytes, Any], Any]
+if TYPE_CHECKING:
+    ecrecover: Kernel[bytes]
+    tx_sender: Kernel[TxSender]
 
 __all__ = [
     "ERROR_REASONS",
@@ -39,24 +40,41 @@ __all__ = [
     "ERR_AMM_LIQUIDITY",
     "ERR_AMM_OVERFLOW",
     "ERR_INPUT",
+    "ERR_NO_SECP",
     "ERR_OUTCAP",
     "ERR_RLP_NONCANONICAL",
     "ERR_RLP_TRAILING",
     "ERR_RLP_TRUNCATED",
+    "ERR_SIG_HIGH_S",
+    "ERR_SIG_KEY",
+    "ERR_SIG_RANGE",
+    "ERR_SIG_RECOVER",
+    "ERR_SIG_V",
     "ERR_TX_FIELD",
     "ERR_TX_TYPE",
+    "SIGN_TX_MAX_DATA",
     "TX_RECORD_SIZE",
+    "TX_SENDER_SIZE",
     "UNIV2_AMOUNT_LIMIT",
     "UNIV2_RESERVE_LIMIT",
+    "AccessList",
+    "Authorization",
+    "Eip1559Tx",
     "Kernel",
+    "SignedTx",
+    "Signer",
     "TxRecord",
+    "TxSender",
     "decode_u256",
     "describe_error",
+    "ecrecover",
     "encode_u256",
     "keccak256",
     "noop",
     "rlp_tx",
+    "signer",
     "spin",
+    "tx_sender",
     "univ2_amount_in",
     "univ2_amount_in_py",
     "univ2_amount_out",
@@ -64,128 +82,6 @@ __all__ = [
     "univ2_backrun",
     "univ2_backrun_py",
 ]
-
-_MAX_OUT = 1 << 30
-
-
-def _as_input(name: str, args: tuple[Any, ...]) -> BytesLike:
-    if not args:
-        return b""
-    if len(args) != 1:
-        raise InvalidTask(f"kernel {name!r} takes one bytes-like input, got {len(args)} arguments")
-    data = args[0]
-    if isinstance(data, bytes | bytearray):
-        return data
-    if isinstance(data, memoryview):
-        if not data.c_contiguous:
-            raise InvalidTask(f"kernel {name!r} needs a C-contiguous buffer")
-        return data
-    raise InvalidTask(
-        f"kernel {name!r} takes bytes, bytearray or memoryview input, got {type(data).__name__}"
-        + (" (encode the str first)" if isinstance(data, str) else "")
-    )
-
-
-_SPEC_CACHE_MAX = 64  # submission specs kept per kernel (one per priority/deadline pair used)
-
-
-class Kernel(Generic[R]):
-    """A native kernel that ``engine.submit``, ``submit_many`` and ``map`` can run.
-
-    ``Kernel[R]``: ``R`` is what a call's result decodes to (``bytes`` when it declares no
-    decoder); ``raw=True`` on a submission gives the output bytes instead.
-
-    Attributes:
-        name: shown in errors and statistics.
-        out_size: bytes of output space given to each call (0 for kernels that return nothing).
-    """
-
-    __slots__ = ("_ctx", "_decode", "_default_spec", "_encode", "_fn", "_keep", "_specs", "name", "out_size")
-
-    def __init__(
-        self,
-        fn: Any,
-        name: str,
-        out_size: int = 0,
-        *,
-        ctx: Any = None,
-        encode: Callable[[tuple[Any, ...]], BytesLike] | None = None,
-        decode: Callable[[bytes, Any], R] | None = None,
-        keepalive: object = None,
-    ) -> None:
-        if not isinstance(name, str) or not name:
-            raise ValueError("kernel name must be a non-empty str")
-        if not isinstance(out_size, int) or isinstance(out_size, bool) or not 0 <= out_size <= _MAX_OUT:
-            raise ValueError(f"out_size must be an int between 0 and {_MAX_OUT}, got {out_size!r}")
-        self._fn = _ffi.kernel_pointer(fn)
-        self._ctx = _ffi.to_context(ctx)
-        self._keep = (ctx, keepalive)
-        if encode is not None and not callable(encode):
-            raise TypeError(f"encode must be callable or None, got {type(encode).__name__}")
-        if decode is not None and not callable(decode):
-            raise TypeError(f"decode must be callable or None, got {type(decode).__name__}")
-        self._encode = encode
-        self._decode: Decoder | None = decode
-        self._specs: dict[tuple[int, int], Any] = {}
-        self.name = name
-        self.out_size = out_size
-        self._default_spec = self.spec(DEFAULT_PRIORITY, 0)  # the submit hot path's (no options)
-
-    @classmethod
-    def from_pointer(
-        cls,
-        ptr: Any,
-        *,
-        name: str,
-        out_size: int = 0,
-        ctx: Any = None,
-        encode: Callable[[tuple[Any, ...]], BytesLike] | None = None,
-        decode: Callable[[bytes, Any], Any] | None = None,
-        keepalive: object = None,
-    ) -> Kernel[Any]:
-        """Wrap a C function pointer of the kernel signature.
-
-        ``ptr`` is a cdata function pointer from your own cffi module (``lib.my_kernel`` or
-        ``ffi.addressof(lib, "my_kernel")``) or an integer address. ``ctx`` (a cdata pointer or
-        address) is passed to every call. ``keepalive`` is held as long as the Kernel (e.g. the
-        module that owns the code). ``encode``, if given, turns ``submit``'s positional arguments
-        into the input bytes (raise InvalidTask on bad ones); by default one bytes-like argument
-        is the input. A ``map`` item ``x`` is encoded as ``submit(kernel, x)``'s arguments:
-        ``encode((x,))``. ``decode``, if given, turns a call's output bytes and its input buffer
-        into the result (``decode(output, input)``; runs on the event loop, at resolution);
-        by default the result is the output bytes.
-        """
-        return cls(ptr, name, out_size, ctx=ctx, encode=encode, decode=decode, keepalive=(ptr, keepalive))
-
-    def encode(self, args: tuple[Any, ...]) -> BytesLike:
-        """The input buffer for one call with ``args`` (validated; raises InvalidTask)."""
-        if self._encode is not None:
-            data = self._encode(args)
-            if not isinstance(data, bytes | bytearray | memoryview):
-                raise InvalidTask(f"kernel {self.name!r}: its encoder returned {type(data).__name__}, not bytes")
-            return data
-        return _as_input(self.name, args)
-
-    def decode(self, output: bytes, input: Any = None) -> R:
-        """The result of one call from its output bytes (and its input buffer)."""
-        if self._decode is None:
-            return output  # type: ignore[return-value]  # R is bytes for kernels without a decoder
-        result: R = self._decode(output, input)
-        return result
-
-    def spec(self, priority: int, deadline_ns: int) -> Any:
-        """The native submission spec for these options (cached)."""
-        key = (priority, deadline_ns)
-        spec = self._specs.get(key)
-        if spec is None:
-            if len(self._specs) >= _SPEC_CACHE_MAX:
-                self._specs.clear()
-            kind = _kinds.slot(self.name)
-            spec = self._specs[key] = _ffi.spec(self._fn, self._ctx, self.out_size, deadline_ns, priority, 1, kind)
-        return spec
-
-    def __repr__(self) -> str:
-        return f"<aioultra.Kernel {self.name} out_size={self.out_size}>"
 
 
 def _encode_ns(args: tuple[Any, ...]) -> bytes:
@@ -221,6 +117,12 @@ ERR_RLP_TRAILING = -14
 ERR_AMM_INPUT = -20
 ERR_AMM_LIQUIDITY = -21
 ERR_AMM_OVERFLOW = -22
+ERR_SIG_RANGE = -30
+ERR_SIG_HIGH_S = -31
+ERR_SIG_V = -32
+ERR_SIG_RECOVER = -33
+ERR_SIG_KEY = -34
+ERR_NO_SECP = -35
 
 ERROR_REASONS: dict[int, str] = {
     ERR_INPUT: "input malformed or of the wrong length",
@@ -228,11 +130,18 @@ ERROR_REASONS: dict[int, str] = {
     ERR_RLP_TRUNCATED: "RLP truncated: an item or its length runs past the input or its enclosing list",
     ERR_RLP_NONCANONICAL: "RLP not canonical: non-minimal length, wrapped single byte, or integer with a leading zero",
     ERR_TX_TYPE: "unknown or unsupported transaction type",
-    ERR_TX_FIELD: "bad transaction field: wrong count, shape or length, bad `to` or access list",
+    ERR_TX_FIELD: "bad transaction field: wrong count, shape or length; a bad `to`, access list, blob hash list "
+    "or authorization list",
     ERR_RLP_TRAILING: "trailing bytes after the transaction",
     ERR_AMM_INPUT: "amount is zero",
     ERR_AMM_LIQUIDITY: "insufficient liquidity: a reserve is zero or amount_out >= reserve_out",
     ERR_AMM_OVERFLOW: "out of range: reserves must be < 2**112 and amounts < 2**128",
+    ERR_SIG_RANGE: "bad signature: r or s is 0 or not below the curve order",
+    ERR_SIG_HIGH_S: "bad signature: s is above half the curve order, which transactions forbid (EIP-2)",
+    ERR_SIG_V: "bad signature: v is not a recovery id this transaction type allows",
+    ERR_SIG_RECOVER: "bad signature: no public key recovers from it",
+    ERR_SIG_KEY: "signing failed: the private key is not valid",
+    ERR_NO_SECP: "the kernel was called without its libsecp256k1 context",
 }
 """Every error code a built-in kernel returns, with a human-readable reason."""
 
@@ -240,65 +149,6 @@ ERROR_REASONS: dict[int, str] = {
 def describe_error(code: int) -> str:
     """A human-readable reason for a kernel error code (e.g. ``KernelError.code``)."""
     return ERROR_REASONS.get(code, f"unknown kernel error code {code}")
-
-
-TX_RECORD_SIZE = 200
-"""Bytes of one :data:`rlp_tx` output record (AIO_TX_RECORD_SIZE)."""
-
-# Little-endian record layout written by csrc/kernels/rlp_tx.c:
-#   [0] u8 tx_type  [1] u8 has_to  [2..8) zero  [8] u64 nonce  [16] u64 gas_limit  [24] u64 chain_id
-#   [32..64) hash  [64..96) value  [96..128) max_fee  [128..160) max_priority_fee  (uint256 big-endian)
-#   [160..180) to  [180] u32 data_offset  [184] u32 data_len  [188] u32 payload_offset
-#   [192] u32 payload_len  [196..200) zero
-_TX_RECORD = struct.Struct("<BB6xQQQ32s32s32s32s20sIIII4x")
-assert _TX_RECORD.size == TX_RECORD_SIZE
-
-
-@dataclass(frozen=True, slots=True)
-class TxRecord:
-    """One transaction decoded by :data:`rlp_tx`.
-
-    ``max_fee`` is the gas price of legacy and EIP-2930 transactions (``max_priority_fee`` then
-    equals it); ``chain_id`` of a legacy transaction comes from ``v`` (0 before EIP-155).
-    ``to`` is None for a contract creation. ``payload`` is what ``hash`` is the keccak256 of
-    (the RLP list, or type byte + list; an RLP-string wrapper removed).
-    """
-
-    tx_type: int
-    hash: bytes
-    nonce: int
-    gas_limit: int
-    chain_id: int
-    to: bytes | None
-    value: int
-    max_fee: int
-    max_priority_fee: int
-    data: bytes
-    payload: bytes
-
-    @classmethod
-    def from_record(cls, record: bytes | bytearray | memoryview, raw: bytes | bytearray | memoryview) -> TxRecord:
-        """Build from an :data:`rlp_tx` output record and the raw input it was decoded from."""
-        if len(record) != TX_RECORD_SIZE:
-            raise ValueError(f"a tx record is {TX_RECORD_SIZE} bytes, got {len(record)}")
-        (tx_type, has_to, nonce, gas, chain_id, tx_hash, value, max_fee, prio, to, d_off, d_len, p_off, p_len) = (
-            _TX_RECORD.unpack(record)
-        )
-        if d_off + d_len > len(raw) or p_off + p_len > len(raw):
-            raise ValueError("the record does not belong to this raw transaction (offsets past its end)")
-        return cls(
-            tx_type=tx_type,
-            hash=tx_hash,
-            nonce=nonce,
-            gas_limit=gas,
-            chain_id=chain_id,
-            to=to if has_to else None,
-            value=int.from_bytes(value, "big"),
-            max_fee=int.from_bytes(max_fee, "big"),
-            max_priority_fee=int.from_bytes(prio, "big"),
-            data=bytes(raw[d_off : d_off + d_len]),
-            payload=bytes(raw[p_off : p_off + p_len]),
-        )
 
 
 _U256_MAX = (1 << 256) - 1
@@ -483,3 +333,18 @@ univ2_backrun: Kernel[tuple[int, int]] = Kernel(
 ``(x, profit)``, ``(0, 0)`` when nothing is profitable (inputs as for :data:`univ2_amount_out`,
 160 bytes encoded; ``raw=True``: 2 x 32 bytes big-endian); the same search as
 :func:`univ2_backrun_py`."""
+
+
+def signer(key: bytes | bytearray | int) -> Signer:
+    """A :class:`Signer`: the ``sign_tx`` kernel bound to the 32-byte private ``key`` (or the
+    key as an int). ``ValueError`` for a key that is 0 or not below the curve order (the
+    message never holds the key). Needs coincurve (``pip install 'aioultra[eth]'``)."""
+    return Signer(key)
+
+
+def __getattr__(name: str) -> Any:
+    """:data:`ecrecover` and :data:`tx_sender`, built on first use (they load libsecp256k1
+    from coincurve; ``ImportError`` naming the extra when it is missing)."""
+    if name in ("ecrecover", "tx_sender"):
+        return _signature_kernel(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -236,5 +236,10 @@ int64_t aio_kernel_rlp_tx(const uint8_t *in, size_t in_len, uint8_t *out, size_t
 int64_t aio_kernel_univ2_amount_out(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
 int64_t aio_kernel_univ2_amount_in(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
 int64_t aio_kernel_univ2_backrun(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+/* Signature kernels (their ctx: an aio_secp256k1 for the first two, an aio_signer for the
+ * third; see kernels/kernels.h and kernels/secp256k1.h). */
+int64_t aio_kernel_ecrecover(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+int64_t aio_kernel_tx_sender(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+int64_t aio_kernel_sign_tx(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
 
 #endif

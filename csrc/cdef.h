@@ -145,6 +145,30 @@ int64_t aio_kernel_rlp_tx(const uint8_t *in, size_t in_len, uint8_t *out, size_t
 int64_t aio_kernel_univ2_amount_out(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
 int64_t aio_kernel_univ2_amount_in(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
 int64_t aio_kernel_univ2_backrun(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+int64_t aio_kernel_ecrecover(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+int64_t aio_kernel_tx_sender(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+int64_t aio_kernel_sign_tx(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx);
+
+#define AIO_TX_RECORD_SIZE ...
+#define AIO_TX_SENDER_SIZE ...
+#define AIO_SIGN_TX_HEADER ...
+#define AIO_KERR_NO_SECP ...
+typedef struct aio_secp_pubkey { unsigned char data[64]; } aio_secp_pubkey;
+typedef struct aio_secp_recsig { unsigned char data[65]; } aio_secp_recsig;
+typedef struct aio_secp256k1 {
+    const void *ctx;
+    int (*recsig_parse_compact)(const void *ctx, aio_secp_recsig *sig, const unsigned char *in64, int recid);
+    int (*recsig_serialize_compact)(const void *ctx, unsigned char *out64, int *recid, const aio_secp_recsig *sig);
+    int (*recover)(const void *ctx, aio_secp_pubkey *pubkey, const aio_secp_recsig *sig, const unsigned char *msg32);
+    int (*sign_recoverable)(const void *ctx, aio_secp_recsig *sig, const unsigned char *msg32,
+                            const unsigned char *seckey, const void *noncefp, const void *ndata);
+    int (*pubkey_create)(const void *ctx, aio_secp_pubkey *pubkey, const unsigned char *seckey);
+    int (*pubkey_serialize)(const void *ctx, unsigned char *out, size_t *outlen, const aio_secp_pubkey *pubkey,
+                            unsigned int flags);
+} aio_secp256k1;
+typedef struct aio_signer aio_signer;
+aio_signer *aio_signer_new(const struct aio_secp256k1 *secp, const uint8_t seckey[32], uint8_t address[20]);
+void aio_signer_free(aio_signer *s);
 
 double aio_bench_deque_push_pop(int64_t n);
 double aio_bench_deque_steal(int64_t n);

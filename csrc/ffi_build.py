@@ -32,7 +32,11 @@ SOURCES = [
     "floor.c",
     "kernels/basic.c",
     "kernels/keccak256.c",
+    "kernels/tx_decode.c",
     "kernels/rlp_tx.c",
+    "kernels/secp256k1.c",
+    "kernels/sender.c",
+    "kernels/sign_tx.c",
     "kernels/univ2.c",
 ]
 
@@ -63,7 +67,7 @@ def make_builder(src: Path) -> FFI:
     builder.cdef((HERE / "cdef.h").read_text())
     builder.set_source(
         "aioultra._core",
-        '#include "aioultra.h"\n',
+        '#include "aioultra.h"\n#include "kernels.h"\n#include "secp256k1.h"\n',
         sources=[str(src / s) for s in SOURCES],
         include_dirs=[str(src), str(src / "kernels")],
         extra_compile_args=compile_args(),

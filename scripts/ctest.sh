@@ -95,7 +95,7 @@ args_for() { # mode variant program
         stress_deque) echo "$n 4" ;;
         stress_ring) echo "$n 4 4" ;;
         stress_completion) echo "$n 4" ;;
-        test_keccak) echo "" ;;
+        test_keccak | test_eth_kernels) echo "" ;;
         litmus_park) if [ "$variant" = plain ]; then echo 200000; else echo 20000; fi ;;
         replay_steal | test_api | test_histogram) echo "" ;;
     esac
@@ -142,10 +142,11 @@ case "$MODE" in
     soak) LIMIT=${CTEST_TIMEOUT:-7200} ;;
 esac
 
-PROGRAMS=(test_keccak test_histogram stress_deque stress_ring stress_completion stress_engine litmus_park replay_steal test_api)
+PROGRAMS=(test_keccak test_eth_kernels test_histogram stress_deque stress_ring stress_completion stress_engine litmus_park replay_steal test_api)
 sources_for() {
     case "$1" in
         test_keccak) echo "csrc/tests/test_keccak.c csrc/kernels/keccak256.c csrc/kernels/basic.c" ;;
+        test_eth_kernels) echo "csrc/tests/test_eth_kernels.c csrc/kernels/tx_decode.c csrc/kernels/rlp_tx.c csrc/kernels/keccak256.c csrc/kernels/univ2.c" ;;
         stress_deque) echo "csrc/tests/stress_deque.c csrc/deque.c" ;;
         stress_ring) echo "csrc/tests/stress_ring.c csrc/ring.c" ;;
         stress_completion) echo "csrc/tests/stress_completion.c csrc/ring.c csrc/pool.c csrc/completion.c csrc/histogram.c" ;;

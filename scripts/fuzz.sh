@@ -23,7 +23,7 @@ fi
 out=build/fuzz
 mkdir -p "$out/corpus"
 clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icsrc -Icsrc/kernels \
-    csrc/tests/fuzz_kernels.c csrc/kernels/rlp_tx.c csrc/kernels/keccak256.c csrc/kernels/univ2.c \
+    csrc/tests/fuzz_kernels.c csrc/kernels/tx_decode.c csrc/kernels/rlp_tx.c csrc/kernels/keccak256.c csrc/kernels/univ2.c \
     -o "$out/fuzz_kernels"
 # Seeds: the mainnet transactions of the known-answer vectors, and a few AMM inputs.
 python3 - "$out/corpus" <<'PY'

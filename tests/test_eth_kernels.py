@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -112,15 +113,35 @@ def build_tx(
     y_parity: int = 0,
     r: int = 1,
     s: int = 1,
+    blob_fee: int = 0,
+    blob_hashes: list[bytes] | None = None,
+    authorizations: list[tuple[int, bytes, int, int, int, int]] | None = None,
 ) -> list[bytes]:
-    """The encoded items of a transaction's field list, in order (see tx_bytes)."""
-    to_b = rlp_string(to or b"")
+    """The encoded items of a transaction's field list, in order (see tx_bytes). Types 3 and 4
+    need a ``to``; their lists default to one entry."""
+    to_b = rlp_string(to or (b"\x55" * 20 if tx_type >= 3 else b""))
     al = rlp_encode(access_list_item(access_list or []))
     head = [enc_int(nonce)] if tx_type == 0 else [enc_int(chain_id), enc_int(nonce)]
-    fees = [enc_int(max_prio), enc_int(max_fee)] if tx_type == 2 else [enc_int(gas_price)]
+    fees = [enc_int(max_prio), enc_int(max_fee)] if tx_type >= 2 else [enc_int(gas_price)]
     body = [enc_int(gas), to_b, enc_int(value), rlp_string(data)]
-    tail = [enc_int(v)] if tx_type == 0 else [al, enc_int(y_parity)]
+    if tx_type == 0:
+        tail = [enc_int(v)]
+    elif tx_type == 3:
+        hashes = rlp_encode([h for h in (blob_hashes if blob_hashes is not None else [b"\x01" * 32])])
+        tail = [al, enc_int(blob_fee), hashes, enc_int(y_parity)]
+    elif tx_type == 4:
+        auths = authorizations if authorizations is not None else [(1, b"\x66" * 20, 0, 0, 1, 1)]
+        tail = [al, rlp_list_raw([auth_item(*a) for a in auths]), enc_int(y_parity)]
+    else:
+        tail = [al, enc_int(y_parity)]
     return [*head, *fees, *body, *tail, enc_int(r), enc_int(s)]
+
+
+def auth_item(chain_id: int, address: bytes, nonce: int, y_parity: int, r: int, s: int) -> bytes:
+    """One encoded EIP-7702 authorization tuple."""
+    return rlp_list_raw(
+        [enc_int(chain_id), rlp_string(address), enc_int(nonce), enc_int(y_parity), enc_int(r), enc_int(s)]
+    )
 
 
 def tx_bytes(tx_type: int, items: list[bytes], wrap: bool = False) -> bytes:
@@ -175,6 +196,11 @@ EIP2930_KINDS = ["u64:chain", "u64:nonce", "u256:price", "u64:gas", "to", "u256:
 EIP2930_KINDS += ["parity", "u256", "u256"]
 EIP1559_KINDS = ["u64:chain", "u64:nonce", "u256:prio", "u256:fee", "u64:gas", "to", "u256:value", "bytes"]
 EIP1559_KINDS += ["access", "parity", "u256", "u256"]
+EIP4844_KINDS = ["u64:chain", "u64:nonce", "u256:prio", "u256:fee", "u64:gas", "to20", "u256:value", "bytes"]
+EIP4844_KINDS += ["access", "u256:blobfee", "blobs", "parity", "u256", "u256"]
+EIP7702_KINDS = ["u64:chain", "u64:nonce", "u256:prio", "u256:fee", "u64:gas", "to20", "u256:value", "bytes"]
+EIP7702_KINDS += ["access", "auth", "parity", "u256", "u256"]
+KINDS = {0: LEGACY_KINDS, 1: EIP2930_KINDS, 2: EIP1559_KINDS, 3: EIP4844_KINDS, 4: EIP7702_KINDS}
 
 
 def ref_int(buf: bytes, item: tuple[int, int, int, bool], max_len: int) -> int:
@@ -209,8 +235,44 @@ def ref_access_list(buf: bytes, item: tuple[int, int, int, bool]) -> None:
         pos = e_end
 
 
+def ref_blobs(buf: bytes, item: tuple[int, int, int, bool]) -> None:
+    off, length, end, is_list = item
+    if not is_list or length == 0:
+        raise Reject(TX_FIELD)
+    pos = off
+    while pos < end:
+        _, h_len, pos, h_list = ref_item(buf, pos, end)
+        if h_list or h_len != 32:
+            raise Reject(TX_FIELD)
+
+
+def ref_auths(buf: bytes, item: tuple[int, int, int, bool]) -> None:
+    off, length, end, is_list = item
+    if not is_list or length == 0:
+        raise Reject(TX_FIELD)
+    pos = off
+    while pos < end:
+        e_off, _, e_end, e_list = ref_item(buf, pos, end)
+        if not e_list:
+            raise Reject(TX_FIELD)
+        n, ipos = 0, e_off
+        while ipos < e_end:
+            if n == 6:
+                raise Reject(TX_FIELD)
+            it = ref_item(buf, ipos, e_end)
+            if n == 1:
+                if it[3] or it[1] != 20:
+                    raise Reject(TX_FIELD)
+            else:
+                ref_int(buf, it, (32, 20, 8, 1, 32, 32)[n])
+            ipos, n = it[2], n + 1
+        if n != 6:
+            raise Reject(TX_FIELD)
+        pos = e_end
+
+
 def ref_decode(raw: bytes) -> bytes:
-    """The 200-byte record of rlp_tx for ``raw``, or Reject(code)."""
+    """The record of rlp_tx for ``raw``, or Reject(code)."""
     if not raw:
         raise Reject(TRUNCATED)
     pstart, pend = 0, len(raw)
@@ -222,12 +284,12 @@ def ref_decode(raw: bytes) -> bytes:
             raise Reject(TX_TYPE)
         pstart, pend = w_off, w_end
     if raw[pstart] >= 0xC0:
-        tx_type, lstart, kinds = 0, pstart, LEGACY_KINDS
-    elif raw[pstart] in (1, 2):
+        tx_type, lstart = 0, pstart
+    elif raw[pstart] in (1, 2, 3, 4):
         tx_type, lstart = raw[pstart], pstart + 1
-        kinds = EIP2930_KINDS if tx_type == 1 else EIP1559_KINDS
     else:
         raise Reject(TX_TYPE)
+    kinds = KINDS[tx_type]
     l_off, _, l_end, l_list = ref_item(raw, lstart, pend)
     if l_end != pend:
         raise Reject(TRAILING)
@@ -243,8 +305,12 @@ def ref_decode(raw: bytes) -> bytes:
     if len(items) != len(kinds):
         raise Reject(TX_FIELD)
     got: dict[str, Any] = {}
-    for kind, item in zip(kinds, items, strict=True):
+    spans = {"access": (0, 0), "blobs": (0, 0), "auth": (0, 0)}
+    for i, (kind, item) in enumerate(zip(kinds, items, strict=True)):
         base, _, name = kind.partition(":")
+        start = l_off if i == 0 else items[i - 1][2]
+        if base in spans:
+            spans[base] = (start, item[2] - start)
         if base == "u64":
             got[name] = ref_int(raw, item, 8)
         elif base == "u256":
@@ -252,14 +318,18 @@ def ref_decode(raw: bytes) -> bytes:
         elif base == "parity":
             if ref_int(raw, item, 1) > 1:
                 raise Reject(TX_FIELD)
-        elif base == "to":
-            if item[3] or item[1] not in (0, 20):
+        elif base in ("to", "to20"):
+            if item[3] or item[1] not in ((0, 20) if base == "to" else (20,)):
                 raise Reject(TX_FIELD)
             got["to"] = raw[item[0] : item[0] + item[1]]
         elif base == "bytes":
             if item[3]:
                 raise Reject(TX_FIELD)
             got["data"] = (item[0], item[1])
+        elif base == "blobs":
+            ref_blobs(raw, item)
+        elif base == "auth":
+            ref_auths(raw, item)
         else:
             ref_access_list(raw, item)
     if tx_type == 0:
@@ -269,9 +339,9 @@ def ref_decode(raw: bytes) -> bytes:
             raise Reject(TX_FIELD)
     else:
         chain = got["chain"]
-    fee, prio = (got["fee"], got["prio"]) if tx_type == 2 else (got["price"], got["price"])
+    fee, prio = (got["fee"], got["prio"]) if tx_type >= 2 else (got["price"], got["price"])
     return struct.pack(
-        "<BB6xQQQ32s32s32s32s20sIIII4x",
+        "<BB6xQQQ32s32s32s32s20sIIII4x32sIIIIII",
         tx_type,
         len(got["to"]) == 20,
         got["nonce"],
@@ -286,6 +356,10 @@ def ref_decode(raw: bytes) -> bytes:
         got["data"][1],
         pstart,
         pend - pstart,
+        got.get("blobfee", 0).to_bytes(32, "big"),
+        *spans["access"],
+        *spans["blobs"],
+        *spans["auth"],
     )
 
 
@@ -313,16 +387,21 @@ U256 = st.one_of(
     st.sampled_from([0, 1, 127, 128, 255, 256, 2**64, 2**255, 2**256 - 1]),
 )
 ADDRESS = st.binary(min_size=20, max_size=20)
-ACCESS_LIST = st.lists(st.tuples(ADDRESS, st.lists(st.binary(min_size=32, max_size=32), max_size=3)), max_size=3)
+HASH = st.binary(min_size=32, max_size=32)
+ACCESS_LIST = st.lists(st.tuples(ADDRESS, st.lists(HASH, max_size=3)), max_size=3)
+AUTHORIZATION = st.tuples(U256, ADDRESS, U64, st.integers(0, 255), U256, U256)
 
 
 @st.composite
 def transactions(draw: st.DrawFn) -> tuple[bytes, TxRecord]:
     """A random valid transaction and the TxRecord it must decode to (built independently)."""
-    tx_type = draw(st.sampled_from([0, 1, 2]))
+    tx_type = draw(st.sampled_from([0, 1, 2, 3, 4]))
     nonce, gas, chain_id = draw(U64), draw(U64), draw(U64)
     price, fee, prio, value = draw(U256), draw(U256), draw(U256), draw(U256)
-    to = draw(st.one_of(st.none(), ADDRESS))
+    to = draw(ADDRESS if tx_type >= 3 else st.one_of(st.none(), ADDRESS))
+    blob_fee, hashes = draw(U256), draw(st.lists(HASH, min_size=1, max_size=6))
+    auths = draw(st.lists(AUTHORIZATION, min_size=1, max_size=3))
+    al: list[tuple[bytes, list[bytes]]] = []
     data = draw(st.one_of(st.binary(max_size=80), st.binary(min_size=50, max_size=400)))
     v = draw(st.one_of(st.sampled_from([27, 28, 35, 36, 37, 38]), st.integers(0, 2**65 + 34)))
     fields = {"nonce": nonce, "gas": gas, "to": to, "value": value, "data": data}
@@ -341,11 +420,16 @@ def transactions(draw: st.DrawFn) -> tuple[bytes, TxRecord]:
             chain_id=chain_id,
             access_list=al,
             y_parity=parity,
+            blob_fee=blob_fee,
+            blob_hashes=hashes,
+            authorizations=auths,
             **fields,
         )
     wrap = tx_type != 0 and draw(st.booleans())
     raw = tx_bytes(tx_type, items, wrap)
     payload = raw if not wrap else tx_bytes(tx_type, items)
+    fee_market = tx_type >= 2
+    auth_rlp = rlp_list_raw([auth_item(*a) for a in auths])
     expect = TxRecord(
         tx_type=tx_type,
         hash=keccak256(payload),
@@ -354,11 +438,18 @@ def transactions(draw: st.DrawFn) -> tuple[bytes, TxRecord]:
         chain_id=chain_id,
         to=to,
         value=value,
-        max_fee=fee if tx_type == 2 else price,
-        max_priority_fee=prio if tx_type == 2 else price,
+        max_fee=fee if fee_market else price,
+        max_priority_fee=prio if fee_market else price,
         data=data,
         payload=payload,
+        max_fee_per_blob_gas=blob_fee if tx_type == 3 else None,
+        blob_versioned_hashes=tuple(hashes) if tx_type == 3 else None,
+        access_list_rlp=rlp_encode(access_list_item(al)) if tx_type else None,
+        authorization_list_rlp=auth_rlp if tx_type == 4 else None,
     )
+    assert expect.access_list == (tuple((a, tuple(k)) for a, k in al) if tx_type else None)
+    if tx_type == 4:
+        assert expect.authorization_list == tuple(kernels.Authorization(*a) for a in auths)
     return raw, expect
 
 
@@ -450,7 +541,7 @@ async def test_every_truncation(engine: aioultra.Engine) -> None:
 
 async def test_malformed_through_map_has_index(engine: aioultra.Engine) -> None:
     good = bytes.fromhex(TX_DATA[0]["raw"])
-    for bad, code in [(good[:-1], TRUNCATED), (good + b"\0", TRAILING), (b"\x03\xc0", TX_TYPE)]:
+    for bad, code in [(good[:-1], TRUNCATED), (good + b"\0", TRAILING), (b"\x05\xc0", TX_TYPE)]:
         with pytest.raises(aioultra.KernelError) as info:
             await wait_for(engine.map(kernels.rlp_tx, [good, good, bad, good], raw=True))
         assert info.value.code == code and info.value.index == 2
@@ -477,6 +568,27 @@ def eip1559_with(index: int, encoded: bytes, wrap: bool = False) -> bytes:
 ADDR_OK = rlp_string(b"\x33" * 20)
 KEY_OK = rlp_string(b"\x44" * 32)
 
+
+def typed_with(tx_type: int, index: int, encoded: bytes) -> bytes:
+    """A type 3 or 4 transaction with field ``index`` replaced."""
+    items = build_tx(tx_type, chain_id=1)
+    items[index] = encoded
+    return tx_bytes(tx_type, items)
+
+
+AUTH_OK = [enc_int(1), rlp_string(b"\x66" * 20), enc_int(0), enc_int(0), enc_int(1), enc_int(1)]
+
+
+def auth_with(index: int, encoded: bytes | None) -> bytes:
+    """A type-4 transaction whose one authorization has item ``index`` replaced (None: dropped)."""
+    entry = list(AUTH_OK)
+    if encoded is None:
+        del entry[index]
+    else:
+        entry[index] = encoded
+    return typed_with(4, 9, rlp_list_raw([rlp_list_raw(entry)]))
+
+
 MALFORMED = {
     # truncation / trailing
     "empty": (b"", TRUNCATED),
@@ -498,8 +610,9 @@ MALFORMED = {
     "wrapper in long form, short": (b"\xb8\x03\x02\xc1\x80", NONCANONICAL),
     # types
     "type 0": (b"\x00\xc0", TX_TYPE),
-    "type 3 (blob)": (b"\x03" + rlp_encode([b""] * 14), TX_TYPE),
-    "type 4": (b"\x04\xc0", TX_TYPE),
+    "type 5": (b"\x05\xc0", TX_TYPE),
+    "type 3 empty list": (b"\x03\xc0", TX_FIELD),
+    "type 4 empty list": (b"\x04\xc0", TX_FIELD),
     "type 0x7f": (b"\x7f", TX_TYPE),
     "empty wrapper": (b"\x80", TX_TYPE),
     "wrapped legacy": (rlp_string(legacy_with(0, enc_int(5))), TX_TYPE),
@@ -546,6 +659,31 @@ MALFORMED = {
         eip1559_with(8, rlp_list_raw([rlp_list_raw([ADDR_OK, b"\xc2\xa0\x44"])])),
         TRUNCATED,
     ),
+    # type 3 (blob)
+    "blob tx without to": (typed_with(3, 5, b"\x80"), TX_FIELD),
+    "blob tx 13 fields": (b"\x03" + rlp_list_raw(build_tx(3)[:13]), TX_FIELD),
+    "blob hashes empty": (typed_with(3, 10, b"\xc0"), TX_FIELD),
+    "blob hashes a string": (typed_with(3, 10, rlp_string(b"\x01" * 32)), TX_FIELD),
+    "blob hash 31 bytes": (typed_with(3, 10, rlp_list_raw([rlp_string(b"\x01" * 31)])), TX_FIELD),
+    "blob hash a list": (typed_with(3, 10, rlp_list_raw([b"\xc0"])), TX_FIELD),
+    "blob fee of 33 bytes": (typed_with(3, 9, rlp_string(b"\x01" * 33)), TX_FIELD),
+    "blob fee with a leading zero": (typed_with(3, 9, b"\x82\x00\x01"), NONCANONICAL),
+    "network-form blob tx": (b"\x03" + rlp_list_raw([rlp_list_raw(build_tx(3)), b"\xc0", b"\xc0", b"\xc0"]), TX_FIELD),
+    # type 4 (set code)
+    "set-code tx without to": (typed_with(4, 5, b"\x80"), TX_FIELD),
+    "set-code tx 12 fields": (b"\x04" + rlp_list_raw(build_tx(4)[:12]), TX_FIELD),
+    "authorizations empty": (typed_with(4, 9, b"\xc0"), TX_FIELD),
+    "authorizations a string": (typed_with(4, 9, b"\x80"), TX_FIELD),
+    "authorization a string": (typed_with(4, 9, rlp_list_raw([b"\x80"])), TX_FIELD),
+    "authorization 5 items": (auth_with(5, None), TX_FIELD),
+    "authorization 7 items": (typed_with(4, 9, rlp_list_raw([rlp_list_raw([*AUTH_OK, b"\x01"])])), TX_FIELD),
+    "authorization address 19 bytes": (auth_with(1, rlp_string(b"\x66" * 19)), TX_FIELD),
+    "authorization address a list": (auth_with(1, b"\xc0"), TX_FIELD),
+    "authorization nonce 9 bytes": (auth_with(2, rlp_string(b"\x01" * 9)), TX_FIELD),
+    "authorization yParity 2 bytes": (auth_with(3, enc_int(256)), TX_FIELD),
+    "authorization chain id 33 bytes": (auth_with(0, rlp_string(b"\x01" * 33)), TX_FIELD),
+    "authorization r with a leading zero": (auth_with(4, b"\x82\x00\x01"), NONCANONICAL),
+    "authorization past its list": (typed_with(4, 9, rlp_list_raw([b"\xc3\x01\x02"])), TRUNCATED),
 }
 
 
@@ -580,7 +718,7 @@ async def test_valid_edge_cases(engine: aioultra.Engine) -> None:
 
 
 async def test_output_too_small(engine: aioultra.Engine) -> None:
-    small = aioultra.Kernel.from_pointer(_ffi.KERNEL_RLP_TX, name="rlp_tx_small", out_size=199)
+    small = aioultra.Kernel.from_pointer(_ffi.KERNEL_RLP_TX, name="rlp_tx_small", out_size=kernels.TX_RECORD_SIZE - 1)
     with pytest.raises(aioultra.KernelError) as info:
         await wait_for(engine.submit(small, bytes.fromhex(TX_DATA[0]["raw"]), raw=True))
     assert info.value.code == kernels.ERR_OUTCAP
@@ -639,7 +777,10 @@ async def test_structured_garbage(engine: aioultra.Engine, tree: RlpItem, prefix
 
 
 def test_describe_error() -> None:
-    codes = [-1, -2, -10, -11, -12, -13, -14, -20, -21, -22]
+    """Every AIO_KERR_* code of csrc/kernels/kernels.h has a reason, and only those."""
+    header = (Path(__file__).resolve().parents[1] / "csrc" / "kernels" / "kernels.h").read_text()
+    codes = [int(c) for c in re.findall(r"#define AIO_KERR_\w+\s+\((-\d+)\)", header)]
+    assert len(codes) == 16
     assert sorted(kernels.ERROR_REASONS) == sorted(codes)
     for code in codes:
         assert kernels.describe_error(code) == kernels.ERROR_REASONS[code] and kernels.describe_error(code)
@@ -649,7 +790,7 @@ def test_describe_error() -> None:
 
 def test_tx_record_checks() -> None:
     raw = bytes.fromhex(TX_DATA[0]["raw"])
-    with pytest.raises(ValueError, match="200 bytes"):
+    with pytest.raises(ValueError, match=f"{kernels.TX_RECORD_SIZE} bytes"):
         TxRecord.from_record(b"\0" * 199, raw)
     rec = ref_decode(raw)
     with pytest.raises(ValueError, match="offsets"):

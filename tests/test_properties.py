@@ -279,6 +279,9 @@ RULE_KERNELS: dict[str, aioultra.Kernel[Any]] = {
     "univ2_amount_out": kernels.univ2_amount_out,
     "univ2_amount_in": kernels.univ2_amount_in,
     "univ2_backrun": kernels.univ2_backrun,
+    "ecrecover": kernels.ecrecover,
+    "tx_sender": kernels.tx_sender,
+    "sign_tx": kernels.signer(b"\x42" * 32),
     **_user_kernels(),
 }
 small = st.integers(0, 20_000)
@@ -289,6 +292,17 @@ rule_items = st.one_of(
     st.tuples(small, small, small, small, small),
     st.tuples(st.integers(1, 10**6), st.integers(1, 10**9), st.integers(1, 10**9)),
     st.lists(small, min_size=3, max_size=3).map(lambda v: b"".join(x.to_bytes(32, "big") for x in v)),
+    st.tuples(st.binary(min_size=31, max_size=33), st.binary(min_size=64, max_size=66)),  # (hash, signature)
+    st.builds(
+        kernels.Eip1559Tx,
+        chain_id=small,
+        nonce=small,
+        max_priority_fee=small,
+        max_fee=small,
+        gas_limit=small,
+        to=st.one_of(st.none(), st.binary(min_size=19, max_size=21)),
+        data=st.binary(max_size=40),
+    ),
 )
 
 

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #define KECCAK_ROUNDS 24
-#define KECCAK256_RATE 136 /* (1600 - 2*256) / 8 bytes absorbed per permutation */
 
 static const uint64_t keccak_rc[KECCAK_ROUNDS] = {
     UINT64_C(0x0000000000000001), UINT64_C(0x0000000000008082), UINT64_C(0x800000000000808A),
@@ -97,30 +96,57 @@ static void keccak_absorb_block(uint64_t A[25], const uint8_t *block)
     keccak_f1600(A);
 }
 
-void aio_keccak256(const uint8_t *in, size_t in_len, uint8_t out[32])
+void aio_keccak_init(aio_keccak *k)
 {
-    uint64_t A[25] = {0};
-    uint8_t last[KECCAK256_RATE];
+    memset(k, 0, sizeof *k);
+}
 
-    /* Full blocks (only touched when in_len > 0, so in may be NULL for empty input). */
+void aio_keccak_update(aio_keccak *k, const uint8_t *in, size_t in_len)
+{
+    /* Top up a partial block first, then absorb whole blocks straight from in (in is only
+     * touched when in_len > 0, so it may be NULL for empty input). */
+    if (k->pending > 0) {
+        size_t take = KECCAK256_RATE - k->pending;
+        if (take > in_len)
+            take = in_len;
+        memcpy(k->block + k->pending, in, take);
+        k->pending += take;
+        in += take;
+        in_len -= take;
+        if (k->pending < KECCAK256_RATE)
+            return;
+        keccak_absorb_block(k->state, k->block);
+        k->pending = 0;
+    }
     while (in_len >= KECCAK256_RATE) {
-        keccak_absorb_block(A, in);
+        keccak_absorb_block(k->state, in);
         in += KECCAK256_RATE;
         in_len -= KECCAK256_RATE;
     }
-
-    /* Final partial block with Keccak padding: 0x01 after the data, 0x80 in the last
-     * byte of the block (both in one byte, 0x81, when in_len == rate - 1). */
-    memset(last, 0, sizeof last);
     if (in_len > 0)
-        memcpy(last, in, in_len);
-    last[in_len] ^= 0x01;
-    last[KECCAK256_RATE - 1] ^= 0x80;
-    keccak_absorb_block(A, last);
+        memcpy(k->block, in, in_len);
+    k->pending = in_len;
+}
 
+void aio_keccak_final(aio_keccak *k, uint8_t out[32])
+{
+    /* Final partial block with Keccak padding: 0x01 after the data, 0x80 in the last
+     * byte of the block (both in one byte, 0x81, when pending == rate - 1). */
+    memset(k->block + k->pending, 0, KECCAK256_RATE - k->pending);
+    k->block[k->pending] ^= 0x01;
+    k->block[KECCAK256_RATE - 1] ^= 0x80;
+    keccak_absorb_block(k->state, k->block);
     /* Squeeze: the digest is the first 4 lanes, little-endian. */
     for (int i = 0; i < 4; i++)
-        store64_le(out + 8 * i, A[i]);
+        store64_le(out + 8 * i, k->state[i]);
+}
+
+void aio_keccak256(const uint8_t *in, size_t in_len, uint8_t out[32])
+{
+    aio_keccak k;
+    aio_keccak_init(&k);
+    aio_keccak_update(&k, in, in_len);
+    aio_keccak_final(&k, out);
 }
 
 int64_t aio_kernel_keccak256(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,

@@ -276,7 +276,8 @@ static void test_tx_malformed(void)
     /* inner item longer than its list */
     CHECK(tx_hex("c3" "83" "0102") == AIO_KERR_RLP_TRUNCATED, "item past its list");
     /* types */
-    CHECK(tx_hex("03c0") == AIO_KERR_TX_TYPE, "type 3");
+    CHECK(tx_hex("05c0") == AIO_KERR_TX_TYPE, "type 5");
+    CHECK(tx_hex("03c0") == AIO_KERR_TX_FIELD && tx_hex("04c0") == AIO_KERR_TX_FIELD, "types 3, 4: empty lists");
     CHECK(tx_hex("00c0") == AIO_KERR_TX_TYPE, "type 0");
     CHECK(tx_hex("7f") == AIO_KERR_TX_TYPE, "type 0x7f");
     CHECK(tx_hex("80") == AIO_KERR_TX_TYPE, "empty wrapper");
