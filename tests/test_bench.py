@@ -29,6 +29,7 @@ def test_bench_quick_json(tmp_path: Path) -> None:
             "--no-shapes",
             "--no-submission",
             "--no-metrics",
+            "--no-eth",
             "--json",
             str(out),
         ],
@@ -38,7 +39,8 @@ def test_bench_quick_json(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert report["targets"] == []  # the targets belong to the shapes, submission and metrics suites
+    assert report["targets"] == []  # the targets belong to the shapes, submission, metrics and eth suites
+    assert "eth" not in report
     paths = {
         "aioultra.submit(noop)",
         "aioultra.submit(python_fn)",
@@ -258,3 +260,39 @@ async def test_submission_suite_tiny() -> None:
     assert s["batches_submitted"] > 0  # the maps ran as batch tasks
     found = targets.evaluate_submission({"loop": {"submission": s}})
     assert len(found) == 6 and all(isinstance(t["met"], bool) for t in found)
+
+
+def test_bench_eth_quick_json(tmp_path: Path) -> None:
+    out = tmp_path / "eth.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "aioultra.bench", "--quick", "--eth-only", "--check-targets", "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    s = report["eth"]
+    for key in ("recover_eth_account_us", "recover_coincurve_us", "tx_sender_1w_us", "tx_sender_2w_us"):
+        assert s[key] > 0, key
+    for key in ("sign_eth_account_us", "sign_coincurve_us", "sign_tx_1w_us"):
+        assert s[key] > 0, key
+    assert s["tx_sender_x_eth_account"] == pytest.approx(s["recover_eth_account_us"] / s["tx_sender_1w_us"])
+    assert len(report["targets"]) == 3 and {t["loop"] for t in report["targets"]} == {"uvloop"}
+    assert "== signature kernels vs eth-account" in proc.stdout
+    assert all("shapes" not in suite and "metrics" not in suite for suite in report["loops"].values())
+
+
+async def test_eth_suite_tiny() -> None:
+    """The eth suite on the test's loop (asyncio and uvloop): every figure positive."""
+    from aioultra.bench import eth
+
+    s = await eth.run_suite(eth.TINY)
+    assert s["txs"] == eth.TINY.txs and s["signs"] > 0
+    assert all(v > 0 for k, v in s.items() if k.endswith("_us"))
+    assert len(targets.evaluate_eth(s, "loop")) == 3
+
+
+def test_bench_rejects_no_loop() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "aioultra.bench", "--loops", ","], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2 and "names no loop" in proc.stderr

@@ -348,3 +348,40 @@ def test_without_coincurve_the_error_names_the_extra() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert "aioultra[eth]" in out and "ERR" in out and out.strip().endswith("rlp_tx")
+
+
+ETH_TESTS = json.loads((DATA / "ethereum_transaction_tests.json").read_text())["tests"]
+# ethereum/tests exceptions that are not about the bytes or the signature (gas, limits, the
+# chain the test runs on): a decoder with sender recovery accepts these transactions.
+SEMANTIC = {
+    "INTRINSIC_GAS_TOO_LOW",
+    "GASLIMIT_PRICE_PRODUCT_OVERFLOW",
+    "INITCODE_SIZE_EXCEEDED",
+    "NONCE_TOO_BIG",
+    "PRIORITY_GREATER_THAN_MAX_FEE_PER_GAS_2",
+    "INVALID_CHAINID",
+}
+
+
+async def test_ethereum_tests_transaction_tests(engine: aioultra.Engine) -> None:
+    """ethereum/tests' TransactionTests (tests/data/ethereum_transaction_tests.json, made by
+    scripts/extract_txtests.py): every valid transaction gives its sender and hash; every one
+    rejected for its encoding or its signature is rejected (with a decoding or signature code)."""
+    valid = [t for t in ETH_TESTS if "sender" in t["result"]]
+    assert len(valid) >= 50
+    got = await wait_for(engine.map(kernels.tx_sender, [bytes.fromhex(t["txbytes"]) for t in valid]))
+    for t, s in zip(valid, got, strict=True):
+        assert (s.sender.hex(), s.hash.hex()) == (t["result"]["sender"], t["result"]["hash"]), t["name"]
+    rejected = 0
+    for t in ETH_TESTS:
+        if "exception" not in t["result"]:
+            continue
+        reason = t["result"]["exception"].split(".")[-1]
+        try:
+            await wait_for(engine.submit(kernels.tx_sender, bytes.fromhex(t["txbytes"])))
+        except aioultra.KernelError as exc:
+            assert -14 <= exc.code <= -10 or -33 <= exc.code <= -30, (t["name"], exc.code)
+            rejected += 1
+        else:
+            assert reason in SEMANTIC, f"{t['file']}: {t['name']} ({reason}) was accepted"
+    assert rejected >= 100

@@ -1,5 +1,5 @@
 """``python -m aioultra.bench [--quick] [--json FILE] [--loops asyncio,uvloop] [--shapes-only] [--submission-only]
-[--metrics-only] [--no-submission] [--no-metrics] [--check-targets] [--plot DIR]``."""
+[--metrics-only] [--eth-only] [--no-submission] [--no-metrics] [--no-eth] [--check-targets] [--plot DIR]``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 import aioultra
 from aioultra import kernels
 
-from . import executor, overhead, shapes, submission, targets
+from . import eth, executor, overhead, shapes, submission, targets
 from .common import Progress, percentile
 
 
@@ -213,6 +213,8 @@ def _print_report(report: dict[str, Any]) -> None:
             print(f"{name:32} {ns:8.1f}")
     if "executor" in report:
         executor.print_suite(report["executor"])
+    if "eth" in report:
+        eth.print_suite(report["eth"])
     if "map" in report:
         print("\n== map throughput (items/s) ==")
         for name, tp in report["map"].items():
@@ -254,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-metrics", action="store_true", help="skip the metrics suite")
     parser.add_argument(
+        "--eth-only",
+        action="store_true",
+        help="only the signature kernels against eth-account (tx_sender, sign_tx; needs the bench extra)",
+    )
+    parser.add_argument("--no-eth", action="store_true", help="skip the signature kernels suite")
+    parser.add_argument(
         "--plot",
         metavar="DIR",
         help="write PNG figures (matplotlib) of the traffic-shape suite into DIR: latency distributions, p50/p99 "
@@ -269,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     loops = [x.strip() for x in args.loops.split(",") if x.strip()]
+    if not loops:
+        parser.error("--loops names no loop: expected asyncio, uvloop or both")
     for kind in loops:
         if kind not in ("asyncio", "uvloop"):
             parser.error(f"unknown loop {kind!r}: expected asyncio or uvloop")
@@ -290,18 +300,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--submission-only excludes --shapes-only and --no-submission")
     if args.metrics_only and (args.shapes_only or args.submission_only or args.no_metrics):
         parser.error("--metrics-only excludes --shapes-only, --submission-only and --no-metrics")
+    if args.eth_only and (args.shapes_only or args.submission_only or args.metrics_only or args.no_eth):
+        parser.error("--eth-only excludes the other --*-only flags and --no-eth")
     counts = shapes.QUICK if args.quick else shapes.FULL
-    only = args.shapes_only or args.submission_only or args.metrics_only
+    only = args.shapes_only or args.submission_only or args.metrics_only or args.eth_only
     classic = not only
     with_map = classic and not args.no_map
-    with_shapes = not args.no_shapes and not args.submission_only and not args.metrics_only
-    with_submission = not args.no_submission and not args.shapes_only and not args.metrics_only
-    with_metrics = not args.no_metrics and not args.shapes_only and not args.submission_only
+    with_shapes = not args.no_shapes and not args.submission_only and not args.metrics_only and not args.eth_only
+    with_submission = not args.no_submission and not args.shapes_only and not args.metrics_only and not args.eth_only
+    with_metrics = not args.no_metrics and not args.shapes_only and not args.submission_only and not args.eth_only
+    with_eth = (classic and not args.no_eth) or args.eth_only
     if args.plot and not with_shapes:
         parser.error("--plot draws the traffic-shape suite: it cannot be combined with skipping it")
     total = (len(loops) * 10 + 2 if classic else 0) + (4 if with_map else 0)
     total += len(loops) * shapes.STEPS if with_shapes else 0
     total += len(loops) * overhead.STEPS if with_metrics else 0
+    total += eth.STEPS if with_eth else 0
     progress = Progress(total + (len(loops) * submission.STEPS if with_submission else 0))
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.platform()}, "
@@ -331,10 +345,14 @@ def main(argv: list[str] | None = None) -> int:
     if with_shapes:
         for kind in loops:
             report["loops"][kind]["shapes"] = _run_loop(kind, lambda: shapes.run_suite(counts, progress))
+    eth_loop = "uvloop" if "uvloop" in loops else loops[0]
+    if with_eth:
+        report["eth"] = _run_loop(eth_loop, lambda: eth.run_suite(eth.QUICK if args.quick else eth.FULL, progress))
     report["targets"] = (
         targets.evaluate(report["loops"])
         + targets.evaluate_submission(report["loops"])
         + targets.evaluate_metrics(report["loops"])
+        + targets.evaluate_eth(report.get("eth"), eth_loop)
     )
     progress.finish()
     _print_report(report)
@@ -347,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         if report["targets"]:
             targets.print_targets(report["targets"], targets.python_floor(report["loops"]))
         else:
-            print("\n--check-targets: the targets need the shapes, the submission or the metrics suite")
+            print("\n--check-targets: the targets need the shapes, submission, metrics or eth suite")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)
