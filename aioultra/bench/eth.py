@@ -48,10 +48,12 @@ def _corpus(n: int, seed: int) -> tuple[list[bytes], list[bytes], list[dict[str,
     """(raw signed transactions of every type, their 65-byte recoverable signatures, up to n/3
     EIP-1559 field dicts to sign, one key to sign them with)."""
     from eth_account import Account
-    from eth_utils import to_checksum_address
+    from eth_utils.address import to_checksum_address
 
     rng = random.Random(seed)
-    raws, sigs, to_sign = [], [], []
+    raws: list[bytes] = []
+    sigs: list[bytes] = []
+    to_sign: list[dict[str, Any]] = []
     for i in range(n):
         kind = i % 6
         fields: dict[str, Any] = {
@@ -75,8 +77,9 @@ def _corpus(n: int, seed: int) -> tuple[list[bytes], list[bytes], list[dict[str,
                 fields |= {"maxFeePerBlobGas": 10**9, "blobVersionedHashes": [b"\x01" + rng.randbytes(31)]}
             if kind == 5:
                 other = Account.from_key(rng.randbytes(31) + b"\x01")
+                delegate = to_checksum_address(rng.randbytes(20))
                 fields["authorizationList"] = [
-                    other.sign_authorization({"chainId": 1, "address": to_checksum_address(rng.randbytes(20)), "nonce": 0})
+                    other.sign_authorization({"chainId": 1, "address": delegate, "nonce": 0})
                 ]
         signed = Account.sign_transaction(fields, rng.randbytes(31) + b"\x01")
         raws.append(bytes(signed.raw_transaction))
@@ -170,11 +173,11 @@ def print_suite(s: dict[str, Any]) -> None:
     rows = [
         ("Account.recover_transaction", s["recover_eth_account_us"], ""),
         ("coincurve recover (floor)", s["recover_coincurve_us"], ""),
-        ("map(tx_sender), 1 worker", s["tx_sender_1w_us"], f"{s['tx_sender_x_eth_account']:.1f}x faster than eth-account"),
+        ("map(tx_sender), 1 worker", s["tx_sender_1w_us"], f"{s['tx_sender_x_eth_account']:.1f}x eth-account's speed"),
         ("map(tx_sender), 2 workers", s["tx_sender_2w_us"], f"{s['tx_sender_2w_speedup']:.2f}x one worker"),
         ("Account.sign_transaction", s["sign_eth_account_us"], ""),
         ("coincurve sign_recoverable (floor)", s["sign_coincurve_us"], ""),
-        ("map(signer), 1 worker", s["sign_tx_1w_us"], f"{s['sign_x_eth_account']:.1f}x faster than eth-account"),
+        ("map(signer), 1 worker", s["sign_tx_1w_us"], f"{s['sign_x_eth_account']:.1f}x eth-account's speed"),
     ]
     for name, us, note in rows:
         print(f"{name:36} {us:9.1f}  {note}")

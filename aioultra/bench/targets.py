@@ -90,7 +90,7 @@ def evaluate_eth(s: dict[str, Any] | None, loop: str) -> list[dict[str, Any]]:
     if s is None:
         return []
     return [
-        _target(loop, "tx_sender on 1 worker >= 6x Account.recover_transaction", -s["tx_sender_x_eth_account"], -6, "x"),
+        _target(loop, "tx_sender on 1 worker >= 6x recover_transaction", -s["tx_sender_x_eth_account"], -6, "x"),
         _target(loop, "map(tx_sender) on 2 workers >= 1.8x one worker", -s["tx_sender_2w_speedup"], -1.8, "x"),
         _target(loop, "sign_tx >= 10x Account.sign_transaction", -s["sign_x_eth_account"], -10, "x"),
     ]

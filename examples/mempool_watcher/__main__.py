@@ -1,16 +1,21 @@
-"""``python -m examples.mempool_watcher [--ws URL | --replay FILE] [--mode M | --compare]``."""
+"""``python -m examples.mempool_watcher [--ws URL | --replay FILE] [--mode M | --compare] [--no-senders]``.
+
+Each opportunity is printed as a JSON line with its bundle: the victim and a backrun
+transaction signed with a throwaway key made at start (dry run: nothing is sent)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import aioultra
 
+from .ethcodec import SECP256K1_N
 from .pipeline import MODES, Summary, print_opportunity, run
 from .pools import PoolSet
 from .server import replay_server
@@ -21,6 +26,9 @@ DATA = Path(__file__).resolve().parent / "data"
 async def main(args: argparse.Namespace) -> int:
     pools = PoolSet.load(args.pools)
     modes = list(MODES) if args.compare else [args.mode]
+    if not args.no_senders:
+        args.signer_key = throwaway_key()
+        print(f"# backruns signed by the throwaway account 0x{aioultra.kernels.signer(args.signer_key).address.hex()}")
     summaries: list[Summary] = []
     async with aioultra.Engine(aioultra.EngineConfig.from_env()) as engine:  # AIOULTRA_* variables apply
         with _metrics_server(engine, args.metrics_port, args.metrics_addr):
@@ -50,9 +58,19 @@ async def _run_modes(
                 batch_max=args.batch,
                 deadline_us=args.deadline_us,
                 emit=emit,
+                senders=not args.no_senders,
+                signer_key=args.signer_key,
             )
         summaries.append(summary)
         summary.print(sys.stdout)
+
+
+def throwaway_key() -> bytes:
+    """A fresh random private key (dry-run signing only; never saved)."""
+    while True:
+        key = secrets.token_bytes(32)
+        if 0 < int.from_bytes(key, "big") < SECP256K1_N:
+            return key
 
 
 @contextlib.contextmanager
@@ -97,10 +115,16 @@ def cli(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="summary only")
     parser.add_argument(
+        "--no-senders",
+        action="store_true",
+        help="skip sender recovery, nonce tracking and backrun signing (the pipeline before them)",
+    )
+    parser.add_argument(
         "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port (0: any free port)"
     )
     parser.add_argument("--metrics-addr", default="127.0.0.1", help="address of the metrics server")
     args = parser.parse_args(argv)
+    args.signer_key = None
     if args.batch < 1:
         parser.error("--batch must be >= 1")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:

@@ -270,3 +270,65 @@ def decode_swap(data: bytes, value: int) -> Swap | None:
     else:
         amount, limit = words[0], words[1]
     return Swap(name, amount, limit, tuple(path), recipient, deadline)
+
+
+# --- signatures (the reference for the tx_sender and sign_tx kernels; coincurve's libsecp256k1) --
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def address_of(public_key: bytes) -> bytes:
+    """The address of a 65-byte uncompressed public key."""
+    return keccak256(public_key[1:])[12:]
+
+
+def key_address(key: bytes) -> bytes:
+    """The address of a 32-byte private key."""
+    from coincurve import PrivateKey
+
+    return address_of(PrivateKey(key).public_key.format(compressed=False))
+
+
+def sign_hash(key: bytes, digest: bytes) -> tuple[int, int, int]:
+    """(yParity, r, s) of an RFC 6979 signature of ``digest`` (low s)."""
+    from coincurve import PrivateKey
+
+    sig = PrivateKey(key).sign_recoverable(digest, hasher=None)
+    return sig[64], int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:64], "big")
+
+
+def recover_sender(raw: bytes) -> bytes:
+    """The sender of a raw transaction that decode_tx accepts (legacy, 2930 or 1559); raises
+    RLPError("bad signature") for a signature a node would refuse (r or s out of range, high s,
+    a bad v, or no key recovering)."""
+    from coincurve import PublicKey
+
+    if 0x80 <= raw[0] < 0xC0:
+        _, s, e = _item(raw, 0, len(raw))
+        raw = raw[s:e]
+    typed = raw[0] < 0xC0
+    _, s, e = _item(raw, 1 if typed else 0, len(raw))
+    items = _list(raw, s, e)
+    v, r, sig_s = (_uint(raw, it) for it in items[-3:])
+    if typed:
+        body = raw[s : items[-4][2]]
+        payload, recid = raw[:1] + _length_prefix(len(body), 0xC0) + body, v
+    else:
+        body = raw[s : items[5][2]]
+        if v in (27, 28):
+            recid = v - 27
+        elif v >= 35:
+            chain = (v - 35) // 2
+            recid = v - 35 - 2 * chain
+            body += rlp_encode(chain) + b"\x80\x80"  # EIP-155: chainId, 0, 0
+        else:
+            raise RLPError("bad signature")
+        payload = _length_prefix(len(body), 0xC0) + body
+    if not (0 < r < SECP256K1_N and 0 < sig_s <= SECP256K1_N // 2) or recid not in (0, 1):
+        raise RLPError("bad signature")
+    signature = r.to_bytes(32, "big") + sig_s.to_bytes(32, "big") + bytes([recid])
+    try:
+        public = PublicKey.from_signature_and_message(signature, keccak256(payload), hasher=None)
+    except ValueError:
+        raise RLPError("bad signature") from None
+    return address_of(public.format(compressed=False))

@@ -1,11 +1,13 @@
 """Builds the bundled fixture reproducibly: ``python -m examples.mempool_watcher.fixture``.
 
 Writes data/pools.json (Uniswap V2-style pools on three DEXes with small price differences)
-and data/pending.jsonl (pending transactions as a node would send them: hash, raw RLP, to,
-type): real RLP encodings of legacy, EIP-2930 and EIP-1559 transactions (some typed ones
-wrapped in an RLP string), a share of Uniswap V2 router swaps with valid calldata, ordinary
-transfers and contract calls, a few malformed ones (truncated, garbage, trailing bytes, unknown
-type), and the real mainnet transactions of tests/data/transactions.json. Same seed, same bytes.
+and data/pending.jsonl (pending transactions as a node would send them: hash, raw RLP, from,
+nonce, to, type): real RLP encodings of legacy (EIP-155), EIP-2930 and EIP-1559 transactions
+(some typed ones wrapped in an RLP string), each signed by one of SENDERS keys (RFC 6979, so
+deterministic) with mostly consecutive nonces, some gaps and some replacements; a share of
+Uniswap V2 router swaps with valid calldata, ordinary transfers and contract calls, a few
+malformed ones (truncated, garbage, trailing bytes, unknown type, a high-s signature), and the
+real mainnet transactions of tests/data/transactions.json. Same seed, same bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import random
 from pathlib import Path
 
-from .ethcodec import ROUTER_V2, SIGNATURES, encode_swap, keccak256, rlp_encode
+from .ethcodec import ROUTER_V2, SECP256K1_N, SIGNATURES, encode_swap, keccak256, key_address, rlp_encode, sign_hash
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -33,6 +35,8 @@ TOKENS = {
     "PEPE": (1 / 3e8, 18),
     "MKR": (0.6, 18),
 }
+SENDERS = 300
+SENDER_KEYS = [keccak256(b"aioultra fixture sender %d" % i) for i in range(SENDERS)]
 DEXES = ("uniswap_v2", "sushiswap", "shibaswap", "pancakeswap", "defiswap", "fraxswap", "elkswap", "radioshack")
 
 
@@ -73,26 +77,32 @@ def amount_out(amount_in: int, r_in: int, r_out: int) -> int:
     return fee * r_out // (r_in * 1000 + fee)
 
 
-def sign_fields(rng: random.Random) -> list[int]:
-    """yParity, r, s: random, but canonical integers."""
-    return [rng.choice([0, 1]), rng.getrandbits(256) | 1 << 255, rng.getrandbits(255) | 1 << 200]
-
-
-def encode_tx(rng: random.Random, tx_type: int, to: bytes, value: int, data: bytes, nonce: int) -> bytes:
-    """A raw transaction of the given type (signature fields random but well-formed)."""
+def encode_tx(
+    rng: random.Random, tx_type: int, to: bytes, value: int, data: bytes, nonce: int, key: bytes, high_s: bool = False
+) -> bytes:
+    """A raw transaction of the given type on chain 1, signed with ``key`` (``high_s``: with the
+    signature's s negated, which every node refuses)."""
     gas = rng.randint(21_000, 400_000)
     tip = rng.randint(1, 5) * 10**9
     fee = tip + rng.randint(10, 60) * 10**9
-    sig = sign_fields(rng)
     if tx_type == 0:
-        v = 37 + sig[0]  # EIP-155, chain id 1
-        return rlp_encode([nonce, fee, gas, to, value, data, v, sig[1], sig[2]])
+        unsigned: list[object] = [nonce, fee, gas, to, value, data]
+        parity, r, s = sign_hash(key, keccak256(rlp_encode([*unsigned, 1, 0, 0])))  # EIP-155, chain id 1
+        if high_s:
+            parity, s = parity ^ 1, SECP256K1_N - s
+        return rlp_encode([*unsigned, 37 + parity, r, s])
     access = [
         [rng.randbytes(20), [rng.randbytes(32) for _ in range(rng.randint(0, 2))]] for _ in range(rng.randint(0, 2))
     ]
     if tx_type == 1:
-        return b"\x01" + rlp_encode([1, nonce, fee, gas, to, value, data, access, *sig])
-    return b"\x02" + rlp_encode([1, nonce, tip, fee, gas, to, value, data, access, *sig])
+        unsigned = [1, nonce, fee, gas, to, value, data, access]
+    else:
+        unsigned = [1, nonce, tip, fee, gas, to, value, data, access]
+    prefix = bytes([tx_type])
+    parity, r, s = sign_hash(key, keccak256(prefix + rlp_encode(unsigned)))
+    if high_s:
+        parity, s = parity ^ 1, SECP256K1_N - s
+    return prefix + rlp_encode([*unsigned, parity, r, s])
 
 
 def swap_tx(rng: random.Random, pools: list[dict[str, object]]) -> tuple[bytes, int]:
@@ -126,13 +136,34 @@ def swap_tx(rng: random.Random, pools: list[dict[str, object]]) -> tuple[bytes, 
     return data, value
 
 
+class Nonces:
+    """Each fixture sender's nonces: mostly the next one, sometimes a gap (1-3 skipped) or a
+    replacement (the previous nonce again)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.next = [rng.randint(0, 5000) for _ in range(SENDERS)]
+        self.used: set[int] = set()
+
+    def take(self, sender: int) -> int:
+        roll = self.rng.random()
+        if roll < 0.04 and sender in self.used:
+            return self.next[sender] - 1  # a replacement
+        nonce = self.next[sender] + (self.rng.randint(1, 3) if roll < 0.08 else 0)
+        self.next[sender] = nonce + 1
+        self.used.add(sender)
+        return nonce
+
+
 def build_txs(rng: random.Random, pools: list[dict[str, object]], count: int) -> list[dict[str, object]]:
-    """Pending transaction objects: {hash, raw, to, type}."""
+    """Pending transaction objects: {hash, raw, from, nonce, to, type}."""
     out: list[dict[str, object]] = []
+    nonces = Nonces(rng)
+    addresses = [key_address(k) for k in SENDER_KEYS]
     for n in range(count):
         kind = rng.random()
         tx_type = rng.choices([0, 1, 2], weights=[3, 1, 6])[0]
-        nonce = rng.randint(0, 5000)
+        sender = rng.randrange(SENDERS)
         if kind < 0.35:
             data, value = swap_tx(rng, pools)
             to: bytes = ROUTER_V2
@@ -145,7 +176,8 @@ def build_txs(rng: random.Random, pools: list[dict[str, object]], count: int) ->
         else:
             out.append(malformed(rng, n))
             continue
-        raw = encode_tx(rng, tx_type, to, value, data, nonce)
+        nonce = nonces.take(sender)
+        raw = encode_tx(rng, tx_type, to, value, data, nonce, SENDER_KEYS[sender])
         tx_hash = keccak256(raw)
         if tx_type and rng.random() < 0.2:
             raw = rlp_encode(raw)  # a typed tx wrapped in an RLP byte string, as some feeds send them
@@ -153,6 +185,8 @@ def build_txs(rng: random.Random, pools: list[dict[str, object]], count: int) ->
             {
                 "hash": "0x" + tx_hash.hex(),
                 "raw": "0x" + raw.hex(),
+                "from": "0x" + addresses[sender].hex(),
+                "nonce": hex(nonce),
                 "to": "0x" + to.hex() if to else None,
                 "type": hex(tx_type),
             }
@@ -164,9 +198,11 @@ def build_txs(rng: random.Random, pools: list[dict[str, object]], count: int) ->
 
 def malformed(rng: random.Random, n: int) -> dict[str, object]:
     """A transaction whose raw bytes are broken in one of several ways."""
-    good = encode_tx(rng, rng.choice([0, 2]), rng.randbytes(20), 1, b"", n)
-    how = rng.choice(["truncated", "garbage", "trailing", "type"])
-    if how == "truncated":
+    how = rng.choice(["truncated", "garbage", "trailing", "type", "signature"])
+    good = encode_tx(rng, rng.choice([0, 2]), rng.randbytes(20), 1, b"", n, SENDER_KEYS[0], high_s=how == "signature")
+    if how == "signature":  # well-formed, but a signature every node refuses
+        raw = good
+    elif how == "truncated":
         raw = good[: rng.randrange(1, len(good))]
     elif how == "garbage":
         raw = rng.randbytes(rng.randint(1, 120))

@@ -64,6 +64,11 @@ class Summary:
             out.write("# malformed (skipped): " + ", ".join(f"{k}: {v}" for k, v in sorted(c.malformed.items())) + "\n")
         if c.skipped:
             out.write("# swaps skipped: " + ", ".join(f"{k}: {v}" for k, v in sorted(c.skipped.items())) + "\n")
+        if c.senders:
+            out.write(
+                f"# senders {c.senders}: nonce gaps {c.nonce_gaps} ({c.nonces_missing} nonces missing), "
+                f"replacements {c.replacements}; backruns signed {c.backruns_signed}\n"
+            )
         for stage, (p50, p99) in self.stages().items():
             out.write(f"#   {stage:34} p50 {p50:9.1f} us   p99 {p99:9.1f} us\n")
 
@@ -79,17 +84,21 @@ async def run(
     deadline_us: float | None = None,
     max_batches: int = 4,
     emit: Callable[[Opportunity], None] | None = None,
+    senders: bool = True,
+    signer_key: bytes | None = None,
 ) -> Summary:
     """Run the pipeline against ``url`` until the feed ends (or ``limit`` transactions).
-    In engine mode up to ``max_batches`` batches are in flight at once."""
+    In engine mode up to ``max_batches`` batches are in flight at once. ``senders``: recover
+    every sender and track nonces; ``signer_key``: sign a backrun per opportunity with it."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if mode == "engine" and engine is None:
         raise ValueError("mode 'engine' needs an engine")
     queue: asyncio.Queue[tuple[int, dict[str, Any]] | None] = asyncio.Queue()
     collector = asyncio.create_task(collect(url, queue, limit=limit))
-    engine_strategy = EngineStrategy(engine, pools, deadline_us=deadline_us) if engine is not None else None
-    py_strategy = PythonStrategy(pools)
+    options: dict[str, Any] = {"senders": senders, "signer_key": signer_key}
+    engine_strategy = EngineStrategy(engine, pools, deadline_us=deadline_us, **options) if engine is not None else None
+    py_strategy = PythonStrategy(pools, **options)
     strategy: EngineStrategy | PythonStrategy = py_strategy
     if mode == "engine":
         assert engine_strategy is not None
