@@ -26,7 +26,7 @@ async def main(engine: aioultra.Engine) -> None:
     digest = await engine.submit(kernels.keccak256, b"abc")
     reveal_type(digest)  # R: bytes
     tx = await engine.submit(kernels.rlp_tx, b"\xc0")
-    reveal_type(tx)  # R: aioultra.kernels.TxRecord
+    reveal_type(tx)  # R: aioultra._txrecord.TxRecord
     record = await engine.submit(kernels.rlp_tx, b"\xc0", raw=True)
     reveal_type(record)  # R: bytes
     out = await engine.submit(kernels.univ2_amount_out, 1, 2, 3)
@@ -47,3 +47,10 @@ async def main(engine: aioultra.Engine) -> None:
     reveal_type(pairs)  # R: list[tuple[int, int]]
     both = await asyncio.gather(engine.submit(add, 1, 2), engine.submit(kernels.noop))
     reveal_type(both)  # R: tuple[int, bytes]
+    sender = await engine.submit(kernels.tx_sender, b"\xc0")
+    reveal_type(sender)  # R: aioultra._signing.TxSender
+    address = await engine.submit(kernels.ecrecover, bytes(32), bytes(65))
+    reveal_type(address)  # R: bytes
+    fields = kernels.Eip1559Tx(chain_id=1, nonce=0, max_priority_fee=1, max_fee=2, gas_limit=21000, to=None)
+    signed = await engine.submit(kernels.signer(b"\x01" * 32), fields)
+    reveal_type(signed)  # R: aioultra._signing.SignedTx
