@@ -35,3 +35,7 @@ class KernelError(UltraEngineError):
         self.kernel = kernel
         self.code = code
         self.index = index
+
+    def __reduce__(self) -> tuple[type[KernelError], tuple[str, int, int | None]]:
+        # pickled (e.g. back from a cluster node) with its fields, not its message
+        return (KernelError, (self.kernel, self.code, self.index))

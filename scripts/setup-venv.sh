@@ -7,5 +7,5 @@ venv="${AIOULTRA_VENV:-.venv}"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" >&2
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]" >&2
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test,ray]" >&2
 echo "$venv/bin/python"

@@ -2,7 +2,9 @@
 # The Python suite on the other supported Pythons, 3.12 and 3.13, where they are installed
 # (on PATH, or pyenv's newest of each), each in its own virtualenv (.venv-3.12, .venv-3.13).
 # The sanitizer builds are left to the main run (they test the C core, the same on every
-# Python). A missing Python is reported and skipped. Extra arguments go to pytest.
+# Python), and so are the Ray cluster tests (aioultra.cluster is pure Python over Ray; Ray is
+# an 80 MB install per virtualenv). A missing Python is reported and skipped. Extra arguments
+# go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for v in 3.12 3.13; do
@@ -23,6 +25,6 @@ for v in 3.12 3.13; do
     [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
     # the C core is built for the stable ABI (_core.abi3.so): one build serves every Python
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]"
-    echo "== pytest on $("$venv/bin/python" -V) (without the sanitizer builds)"
-    "$venv/bin/python" -m pytest -q -m "not sanitizer" "$@"
+    echo "== pytest on $("$venv/bin/python" -V) (without the sanitizer builds and the Ray cluster)"
+    "$venv/bin/python" -m pytest -q -m "not sanitizer and not ray" "$@"
 done

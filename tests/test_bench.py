@@ -296,3 +296,24 @@ def test_bench_rejects_no_loop() -> None:
         [sys.executable, "-m", "aioultra.bench", "--loops", ","], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 2 and "names no loop" in proc.stderr
+
+
+@pytest.mark.ray
+def test_cluster_suite_tiny() -> None:
+    """The cluster suite with its own local two-node Ray cluster: every figure present, both
+    engines used, and its target evaluated."""
+    from aioultra.bench import cluster
+
+    s = asyncio.run(cluster.run_suite(cluster.TINY))
+    assert s["engines"] == 2
+    for key in (
+        "ray_call_ms",
+        "empty_batch_ms",
+        "local_tx_sender_tx_s",
+        "cluster_tx_sender_tx_s",
+        "cluster_rlp_tx_tx_s",
+    ):
+        assert s[key] > 0, key
+    assert s["tx_sender_share"] == pytest.approx(s["cluster_tx_sender_tx_s"] / s["local_tx_sender_tx_s"])
+    found = targets.evaluate_cluster(s, "asyncio")
+    assert len(found) == 1 and isinstance(found[0]["met"], bool)

@@ -1,5 +1,6 @@
 """``python -m aioultra.bench [--quick] [--json FILE] [--loops asyncio,uvloop] [--shapes-only] [--submission-only]
-[--metrics-only] [--eth-only] [--no-submission] [--no-metrics] [--no-eth] [--check-targets] [--plot DIR]``."""
+[--metrics-only] [--eth-only] [--cluster-only] [--cluster] [--no-submission] [--no-metrics] [--no-eth]
+[--check-targets] [--plot DIR]``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 import aioultra
 from aioultra import kernels
 
-from . import eth, executor, overhead, shapes, submission, targets
+from . import cluster, eth, executor, overhead, shapes, submission, targets
 from .common import Progress, percentile
 
 
@@ -215,6 +216,8 @@ def _print_report(report: dict[str, Any]) -> None:
         executor.print_suite(report["executor"])
     if "eth" in report:
         eth.print_suite(report["eth"])
+    if "cluster" in report:
+        cluster.print_suite(report["cluster"])
     if "map" in report:
         print("\n== map throughput (items/s) ==")
         for name, tp in report["map"].items():
@@ -262,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-eth", action="store_true", help="skip the signature kernels suite")
     parser.add_argument(
+        "--cluster-only",
+        action="store_true",
+        help="only aioultra.cluster on a local 2-node Ray cluster against one local engine (needs Ray)",
+    )
+    parser.add_argument("--cluster", action="store_true", help="add the cluster suite to the run (needs Ray)")
+    parser.add_argument(
         "--plot",
         metavar="DIR",
         help="write PNG figures (matplotlib) of the traffic-shape suite into DIR: latency distributions, p50/p99 "
@@ -302,20 +311,25 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--metrics-only excludes --shapes-only, --submission-only and --no-metrics")
     if args.eth_only and (args.shapes_only or args.submission_only or args.metrics_only or args.no_eth):
         parser.error("--eth-only excludes the other --*-only flags and --no-eth")
+    if args.cluster_only and (args.shapes_only or args.submission_only or args.metrics_only or args.eth_only):
+        parser.error("--cluster-only excludes the other --*-only flags")
     counts = shapes.QUICK if args.quick else shapes.FULL
-    only = args.shapes_only or args.submission_only or args.metrics_only or args.eth_only
+    only = args.shapes_only or args.submission_only or args.metrics_only or args.eth_only or args.cluster_only
     classic = not only
     with_map = classic and not args.no_map
-    with_shapes = not args.no_shapes and not args.submission_only and not args.metrics_only and not args.eth_only
-    with_submission = not args.no_submission and not args.shapes_only and not args.metrics_only and not args.eth_only
-    with_metrics = not args.no_metrics and not args.shapes_only and not args.submission_only and not args.eth_only
+    other_only = args.eth_only or args.cluster_only
+    with_shapes = not args.no_shapes and not args.submission_only and not args.metrics_only and not other_only
+    with_submission = not args.no_submission and not args.shapes_only and not args.metrics_only and not other_only
+    with_metrics = not args.no_metrics and not args.shapes_only and not args.submission_only and not other_only
     with_eth = (classic and not args.no_eth) or args.eth_only
+    with_cluster = args.cluster or args.cluster_only
     if args.plot and not with_shapes:
         parser.error("--plot draws the traffic-shape suite: it cannot be combined with skipping it")
     total = (len(loops) * 10 + 2 if classic else 0) + (4 if with_map else 0)
     total += len(loops) * shapes.STEPS if with_shapes else 0
     total += len(loops) * overhead.STEPS if with_metrics else 0
     total += eth.STEPS if with_eth else 0
+    total += cluster.STEPS if with_cluster else 0
     progress = Progress(total + (len(loops) * submission.STEPS if with_submission else 0))
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.platform()}, "
@@ -348,11 +362,15 @@ def main(argv: list[str] | None = None) -> int:
     eth_loop = "uvloop" if "uvloop" in loops else loops[0]
     if with_eth:
         report["eth"] = _run_loop(eth_loop, lambda: eth.run_suite(eth.QUICK if args.quick else eth.FULL, progress))
+    if with_cluster:
+        cluster_counts = cluster.QUICK if args.quick else cluster.FULL
+        report["cluster"] = _run_loop(eth_loop, lambda: cluster.run_suite(cluster_counts, progress))
     report["targets"] = (
         targets.evaluate(report["loops"])
         + targets.evaluate_submission(report["loops"])
         + targets.evaluate_metrics(report["loops"])
         + targets.evaluate_eth(report.get("eth"), eth_loop)
+        + targets.evaluate_cluster(report.get("cluster"), eth_loop)
     )
     progress.finish()
     _print_report(report)

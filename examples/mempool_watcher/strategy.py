@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import aioultra
 from aioultra import kernels
@@ -31,6 +31,13 @@ from .nonces import NonceBook
 from .pools import VICTIM_DEX, Pool, PoolSet
 
 Sender = tuple[bytes, int] | None  # (address, nonce) of a decoded transaction, when known
+
+
+class BatchRunner(Protocol):
+    """What the engine strategy runs its batches on: an ``aioultra.Engine``, or anything with
+    the same ``map`` (e.g. an ``aioultra.cluster.Cluster`` with a batch size: examples.backtest)."""
+
+    async def map(self, target: Any, items: Sequence[Any], /, **options: Any) -> list[Any]: ...
 
 
 @dataclass
@@ -362,7 +369,7 @@ class EngineStrategy(_Base):
 
     def __init__(
         self,
-        engine: aioultra.Engine,
+        engine: aioultra.Engine | BatchRunner,
         pools: PoolSet,
         now: int | None = None,
         deadline_us: float | None = None,
