@@ -51,12 +51,14 @@ class ClusterError(RuntimeError):
 
 @dataclass(frozen=True)
 class NodeEngine:
-    """One engine actor: the Ray node it runs on, its address, its worker count and its pid."""
+    """One engine actor: the Ray node it runs on, its address, its worker count, its pid and
+    the CPUs its workers are pinned to."""
 
     node_id: str
     address: str
     workers: int
     pid: int
+    cpus: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -118,15 +120,19 @@ def resolve(ref: tuple[str, str]) -> Any:
 class EngineHost:
     """The body of the engine actor (wrapped in ``ray.remote`` by :meth:`Cluster.connect`)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, cpu_offset: int) -> None:
         self.workers = workers
+        self.cpu_offset = cpu_offset
         self.engine: Engine | None = None
 
-    async def start(self) -> int:
-        """Start the engine; the actor's pid."""
-        self.engine = Engine(workers_per_numa_node=self.workers)
+    async def start(self) -> tuple[int, tuple[int, ...]]:
+        """Start the engine on ``workers`` CPUs from ``cpu_offset`` on among those this process
+        may use (so Ray nodes sharing a machine do not pin to the same CPUs); (pid, CPUs)."""
+        allowed = sorted(os.sched_getaffinity(0))
+        cpus = sorted({allowed[(self.cpu_offset + i) % len(allowed)] for i in range(self.workers)})
+        self.engine = Engine(topology=",".join(map(str, cpus)), workers_per_numa_node=self.workers)
         await self.engine.start()
-        return os.getpid()
+        return os.getpid(), tuple(cpus)
 
     async def ping(self) -> None:
         """Nothing: a round trip through Ray alone (the bench's reference)."""
@@ -185,14 +191,18 @@ class Cluster:
             raise ClusterError("the Ray cluster has no alive node with a CPU")
         host = ray.remote(EngineHost)
         actors = []
+        taken: dict[str, int] = {}  # CPUs given out per machine: nodes on one machine get disjoint ones
         for node in nodes:
             cpus = int(node["Resources"]["CPU"])
+            offset = taken.get(node["NodeManagerAddress"], 0)
+            taken[node["NodeManagerAddress"]] = offset + cpus
             strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
-            actors.append(host.options(num_cpus=cpus, scheduling_strategy=strategy, max_concurrency=64).remote(cpus))
-        pids = await asyncio.gather(*(a.start.remote() for a in actors))
+            options = host.options(num_cpus=cpus, scheduling_strategy=strategy, max_concurrency=64)
+            actors.append(options.remote(cpus, offset))
+        started = await asyncio.gather(*(a.start.remote() for a in actors))
         engines = [
-            NodeEngine(n["NodeID"], n["NodeManagerAddress"], int(n["Resources"]["CPU"]), pid)
-            for n, pid in zip(nodes, pids, strict=True)
+            NodeEngine(n["NodeID"], n["NodeManagerAddress"], int(n["Resources"]["CPU"]), pid, cpus)
+            for n, (pid, cpus) in zip(nodes, started, strict=True)
         ]
         return cls(actors, engines, batches_per_worker)
 

@@ -57,6 +57,10 @@ async def test_every_node_is_on_loopback(ray_cluster: Any) -> None:
         assert len(cluster.engines) == len(nodes)
         assert {e.address for e in cluster.engines} == {"127.0.0.1"}
         assert len({e.pid for e in cluster.engines}) == len(nodes) and all(e.workers == 1 for e in cluster.engines)
+        # nodes sharing this machine pin their engines to different CPUs (while it has enough)
+        cpus = [c for e in cluster.engines for c in e.cpus]
+        assert all(len(e.cpus) == 1 for e in cluster.engines)
+        assert len(set(cpus)) == min(len(cpus), len(os.sched_getaffinity(0)))
 
 
 async def test_map_spreads_batches_and_keeps_order(ray_cluster: Any, engine: aioultra.Engine) -> None:
