@@ -23,6 +23,7 @@ actor is left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import os
@@ -159,8 +160,31 @@ def _died() -> tuple[type[BaseException], ...]:
     """Ray's exceptions that mean the actor (or its node) is gone."""
     from ray import exceptions as rx
 
+    # ActorUnavailableError may be temporary; it is treated as death (the batch runs elsewhere,
+    # the engine is not used again): results stay right, that node's capacity is lost
     names = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "NodeDiedError", "WorkerCrashedError")
     return tuple(getattr(rx, n) for n in names if hasattr(rx, n))
+
+
+@functools.cache
+def _lost() -> tuple[type[BaseException], ...]:
+    """Ray's exceptions that mean a batch's result was lost (its node died after it returned)."""
+    from ray import exceptions as rx
+
+    names = ("ObjectLostError", "OwnerDiedError", "ObjectReconstructionFailedError")
+    return tuple(getattr(rx, n) for n in names if hasattr(rx, n))
+
+
+def _abandon(running: dict[asyncio.Future[Any], tuple[int, int, Any]]) -> None:
+    """Cancel batches a map no longer waits for (best effort: one already running finishes)."""
+    import ray
+
+    for fut, (_actor, _batch, obj) in running.items():
+        fut.cancel()
+        with contextlib.suppress(Exception):  # an actor that is gone, a task already done: nothing to stop
+            ray.cancel(obj)
+        # retrieve a result nobody awaits, so asyncio does not report it as never retrieved
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 class Cluster:
@@ -175,12 +199,18 @@ class Cluster:
         self.reruns = 0  # batches run again after their actor died
 
     @classmethod
-    async def connect(cls, address: str | None = None, *, batches_per_worker: int = 2) -> Cluster:
+    async def connect(
+        cls, address: str | None = None, *, batches_per_worker: int = 2, start_timeout: float = 120.0
+    ) -> Cluster:
         """Join the Ray cluster at ``address`` (None: ``RAY_ADDRESS``, else a local one) and
         place an engine on every alive node with CPUs. ``batches_per_worker``: batches kept
-        in flight per worker of a node (at least 1)."""
+        in flight per worker of a node (at least 1). ``ClusterError`` when an engine is not
+        running within ``start_timeout`` seconds (e.g. another job holds a node's CPUs: an
+        engine reserves all of them); the actors made so far are ended then."""
         if not isinstance(batches_per_worker, int) or isinstance(batches_per_worker, bool) or batches_per_worker < 1:
             raise ValueError(f"batches_per_worker must be an int >= 1, got {batches_per_worker!r}")
+        if isinstance(start_timeout, bool) or not isinstance(start_timeout, int | float) or not start_timeout > 0:
+            raise ValueError(f"start_timeout must be a number of seconds > 0, got {start_timeout!r}")
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -199,7 +229,16 @@ class Cluster:
             strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
             options = host.options(num_cpus=cpus, scheduling_strategy=strategy, max_concurrency=64)
             actors.append(options.remote(cpus, offset))
-        started = await asyncio.gather(*(a.start.remote() for a in actors))
+        try:
+            started = await asyncio.wait_for(asyncio.gather(*(a.start.remote() for a in actors)), start_timeout)
+        except (Exception, asyncio.CancelledError) as exc:
+            for actor in actors:
+                ray.kill(actor)
+            if isinstance(exc, asyncio.TimeoutError):
+                raise ClusterError(
+                    f"the engines did not start within {start_timeout} s: is another job holding a node's CPUs?"
+                ) from None
+            raise
         engines = [
             NodeEngine(n["NodeID"], n["NodeManagerAddress"], int(n["Resources"]["CPU"]), pid, cpus)
             for n, (pid, cpus) in zip(nodes, started, strict=True)
@@ -254,29 +293,35 @@ class Cluster:
     ) -> list[list[Any]]:
         todo = deque(range(len(batches)))
         done: dict[int, list[Any]] = {}
-        running: dict[asyncio.Future[Any], tuple[int, int]] = {}  # -> (actor, batch)
+        running: dict[asyncio.Future[Any], tuple[int, int, Any]] = {}  # -> (actor, batch, its ObjectRef)
         load = dict.fromkeys(self._live, 0)
-        while todo or running:
-            while todo:
-                free = [(self.engines[a].workers * self._per_worker - load[a], a) for a in self._live]
-                best = max(free, default=(0, -1))
-                if best[0] <= 0:
-                    break
-                actor, batch = best[1], todo.popleft()
-                fut = asyncio.ensure_future(self._actors[actor].run.remote(ref, batches[batch], *options))
-                running[fut], load[actor] = (actor, batch), load[actor] + 1
-            if not running:
-                raise ClusterError(f"no engine actor is left; {len(todo)} of {len(batches)} batches unfinished")
-            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for fut in finished:
-                actor, batch = running.pop(fut)
-                load[actor] -= 1
-                try:
-                    done[batch] = fut.result()
-                except _died():
-                    self._live.discard(actor)  # its unfinished batches run again elsewhere
-                    todo.appendleft(batch)
-                    self.reruns += 1
+        try:
+            while todo or running:
+                while todo:
+                    free = [(self.engines[a].workers * self._per_worker - load[a], a) for a in self._live]
+                    best = max(free, default=(0, -1))
+                    if best[0] <= 0:
+                        break
+                    actor, batch = best[1], todo.popleft()
+                    obj = self._actors[actor].run.remote(ref, batches[batch], *options)
+                    running[asyncio.ensure_future(obj)], load[actor] = (actor, batch, obj), load[actor] + 1
+                if not running:
+                    raise ClusterError(f"no engine actor is left; {len(todo)} of {len(batches)} batches unfinished")
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for fut in finished:
+                    actor, batch, _obj = running.pop(fut)
+                    load[actor] -= 1
+                    try:
+                        done[batch] = fut.result()
+                    except _died():
+                        self._live.discard(actor)  # its unfinished batches run again elsewhere
+                        todo.appendleft(batch)
+                        self.reruns += 1
+                    except _lost():  # returned, then lost with its node's object store: run it again
+                        todo.appendleft(batch)
+                        self.reruns += 1
+        finally:
+            _abandon(running)  # on an error or a cancellation: stop what is still running
         return [done[i] for i in range(len(batches))]
 
     async def stats(self) -> ClusterStats:
@@ -302,6 +347,8 @@ class Cluster:
     async def ping(self) -> None:
         """One Ray actor round trip to the first live engine's actor, nothing else (the
         reference for a batch's overhead)."""
+        if self._closed or not self._live:
+            raise ClusterError("the cluster is closed" if self._closed else "no engine actor is left")
         await self._actors[min(self._live)].ping.remote()
 
     async def close(self) -> None:

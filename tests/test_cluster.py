@@ -135,3 +135,38 @@ async def test_a_node_killed_mid_map_loses_no_item(ray_cluster: Any) -> None:
         results = await wait_for(running, 120)
         assert results == [x * x for x in items]
         assert cluster.reruns >= 1 and doomed not in cluster.live_engines and len(cluster.live_engines) == 2
+
+
+async def test_a_failing_batch_stops_the_map_and_the_cluster_serves_on(ray_cluster: Any, tmp_path: Path) -> None:
+    """A batch that fails on its node (here: its function imports in the driver but not on the
+    nodes) fails the map with that error, the batches still running are given up, and the
+    cluster serves the next map; a cancelled map likewise leaves nothing behind."""
+    import sys
+
+    from aioultra.cluster import Cluster, ClusterError
+
+    (tmp_path / "driver_only_jobs.py").write_text("def double(x):\n    return 2 * x\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        async with await wait_for(Cluster.connect(), 120) as cluster:
+            with pytest.raises(Exception, match="driver_only_jobs"):
+                await wait_for(cluster.map("driver_only_jobs:double", range(50), batch_size=5), 60)
+            assert await wait_for(cluster.map("tests.cluster_jobs:square", range(30), batch_size=3), 60) == [
+                x * x for x in range(30)
+            ]
+            slow = asyncio.ensure_future(cluster.map("tests.cluster_jobs:square", range(3000), batch_size=10))
+            await wait_for(cluster.stats(), 60)  # a round trip while the map runs
+            slow.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await slow
+            assert await wait_for(cluster.map(kernels.keccak256, [b"a", b"b"]), 60) == await wait_for(
+                cluster.map(kernels.keccak256, [b"a", b"b"], batch_size=1), 60
+            )
+            await wait_for(cluster.ping(), 60)
+        with pytest.raises(ClusterError, match="closed"):
+            await cluster.ping()
+        for bad in (0, -1.0, True, "5"):
+            with pytest.raises(ValueError, match="start_timeout"):
+                await Cluster.connect(start_timeout=bad)  # type: ignore[arg-type]
+    finally:
+        sys.path.remove(str(tmp_path))

@@ -15,7 +15,6 @@ the cost of going through Ray (pickling the batches, the object store, the actor
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Any
 import aioultra
 from aioultra import kernels
 
-from .common import Progress
+from .common import Progress, p50_ms
 
 STEPS = 3
 
@@ -42,15 +41,6 @@ class Counts:
 FULL = Counts(txs=100_000, batch=10_000, rounds=3)
 QUICK = Counts(txs=20_000, batch=10_000, rounds=1)
 TINY = Counts(txs=600, batch=200, rounds=1)
-
-
-async def _p50_ms(call: Callable[[], Awaitable[Any]], n: int) -> float:
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        await call()
-        samples.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(samples)
 
 
 async def _rate(run: Callable[[], Awaitable[Any]], n: int, rounds: int) -> float:
@@ -100,8 +90,8 @@ async def run_suite(counts: Counts, progress: Progress | None = None) -> dict[st
             if progress:
                 progress.step("cluster: started")
             await cluster.map(kernels.noop, [b""] * 4, batch_size=1)  # warm every engine
-            out["ray_call_ms"] = await _p50_ms(cluster.ping, 50)
-            out["empty_batch_ms"] = await _p50_ms(lambda: cluster.map(kernels.noop, [b""], batch_size=1), 50)
+            out["ray_call_ms"] = await p50_ms(cluster.ping, 50)
+            out["empty_batch_ms"] = await p50_ms(lambda: cluster.map(kernels.noop, [b""], batch_size=1), 50)
             b = counts.batch
             out["cluster_tx_sender_tx_s"] = await _rate(
                 lambda: cluster.map(kernels.tx_sender, txs, batch_size=b), len(txs), counts.rounds

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -52,3 +55,13 @@ class Progress:
         if self.tty:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+
+
+async def p50_ms(call: Callable[[], Awaitable[Any]], n: int) -> float:
+    """The median of ``n`` awaits of ``call()``, in milliseconds (one after the other)."""
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)

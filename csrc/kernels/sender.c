@@ -18,44 +18,9 @@
 
 #include <string.h>
 
+#include "rlp_encode.h"
 #include "secp256k1.h"
 #include "tx.h"
-
-/* An RLP list header for a payload of len bytes into hdr (at most 9 bytes); its length. */
-static size_t list_header(uint8_t hdr[9], size_t len)
-{
-    if (len < 56) {
-        hdr[0] = (uint8_t)(0xc0 + len);
-        return 1;
-    }
-    size_t n = 0;
-    for (size_t v = len; v > 0; v >>= 8)
-        n++;
-    hdr[0] = (uint8_t)(0xf7 + n);
-    for (size_t i = 0; i < n; i++)
-        hdr[n - i] = (uint8_t)(len >> (8 * i));
-    return 1 + n;
-}
-
-/* chain_id as an RLP integer into enc (at most 9 bytes); its length. */
-static size_t rlp_u64(uint8_t enc[9], uint64_t v)
-{
-    if (v == 0) {
-        enc[0] = 0x80;
-        return 1;
-    }
-    if (v < 0x80) {
-        enc[0] = (uint8_t)v;
-        return 1;
-    }
-    size_t n = 0;
-    for (uint64_t t = v; t > 0; t >>= 8)
-        n++;
-    enc[0] = (uint8_t)(0x80 + n);
-    for (size_t i = 0; i < n; i++)
-        enc[n - i] = (uint8_t)(v >> (8 * i));
-    return 1 + n;
-}
 
 /* The recovery id of a decoded transaction (0 or 1), or AIO_KERR_SIG_V; *eip155: a legacy
  * one signed with its chain id (v >= 35; the id may be 0 then, for v = 35 or 36). */
@@ -78,9 +43,9 @@ static void signing_hash(const uint8_t *in, const aio_tx *tx, int eip155, uint8_
 {
     const size_t last = tx->type == 0 ? 5 : tx->nfields - 4; /* the last signed field */
     const size_t span = tx->f[last].end - tx->list.off;
-    uint8_t hdr[9], chain[9];
-    const size_t chain_len = eip155 ? rlp_u64(chain, tx->chain_id) : 0;
-    const size_t hdr_len = list_header(hdr, span + (eip155 ? chain_len + 2 : 0));
+    uint8_t hdr[RLP_HEADER_MAX], chain[9];
+    const size_t chain_len = eip155 ? rlp_put_u64(chain, tx->chain_id) : 0;
+    const size_t hdr_len = rlp_put_header(hdr, span + (eip155 ? chain_len + 2 : 0), 0xc0);
     aio_keccak k;
     aio_keccak_init(&k);
     if (tx->type != 0) {

@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rlp_encode.h"
 #include "secp256k1.h"
 #include "tx.h"
 
 #define SIG_MAX 67 /* yParity (1) + r and s (33 each at most) */
-#define HDR_MAX 9  /* an RLP list header */
 
 struct aio_signer {
     aio_secp256k1 secp;   /* a copy: the signer outlives nothing it points to but the library */
@@ -51,64 +51,6 @@ void aio_signer_free(aio_signer *s)
         return;
     explicit_bzero(s->seckey, sizeof s->seckey);
     free(s);
-}
-
-/* An RLP list header for a payload of len bytes; its length. */
-static size_t put_list_header(uint8_t *p, size_t len)
-{
-    if (len < 56) {
-        p[0] = (uint8_t)(0xc0 + len);
-        return 1;
-    }
-    size_t n = 0;
-    for (size_t v = len; v > 0; v >>= 8)
-        n++;
-    p[0] = (uint8_t)(0xf7 + n);
-    for (size_t i = 0; i < n; i++)
-        p[n - i] = (uint8_t)(len >> (8 * i));
-    return 1 + n;
-}
-
-/* An RLP byte string; its length (room for len + 9 bytes at p). */
-static size_t put_string(uint8_t *p, const uint8_t *data, size_t len)
-{
-    if (len == 1 && data[0] < 0x80) {
-        p[0] = data[0];
-        return 1;
-    }
-    size_t hdr;
-    if (len < 56) {
-        p[0] = (uint8_t)(0x80 + len);
-        hdr = 1;
-    } else {
-        size_t n = 0;
-        for (size_t v = len; v > 0; v >>= 8)
-            n++;
-        p[0] = (uint8_t)(0xb7 + n);
-        for (size_t i = 0; i < n; i++)
-            p[n - i] = (uint8_t)(len >> (8 * i));
-        hdr = 1 + n;
-    }
-    if (len > 0)
-        memcpy(p + hdr, data, len);
-    return hdr + len;
-}
-
-/* A big-endian integer of width bytes as a minimal RLP integer; its length. */
-static size_t put_int_be(uint8_t *p, const uint8_t *be, size_t width)
-{
-    size_t skip = 0;
-    while (skip < width && be[skip] == 0)
-        skip++;
-    return put_string(p, be + skip, width - skip);
-}
-
-static size_t put_u64(uint8_t *p, uint64_t v)
-{
-    uint8_t be[8];
-    for (int i = 0; i < 8; i++)
-        be[i] = (uint8_t)(v >> (8 * (7 - i)));
-    return put_int_be(p, be, 8);
 }
 
 static uint64_t get_u64_le(const uint8_t *p)
@@ -152,27 +94,27 @@ int64_t aio_kernel_sign_tx(const uint8_t *in, size_t in_len, uint8_t *out, size_
     /* The body (the signed fields) is written after room for the type byte and the largest
      * header, then moved into place once the signature's length is known. */
     const size_t fixed = 9 * 3 + 33 * 3 + 21; /* three u64, three u256, to */
-    if (out_cap < 32 + 1 + HDR_MAX + fixed + data_len + 9 + al_len + SIG_MAX)
+    if (out_cap < 32 + 1 + RLP_HEADER_MAX + fixed + data_len + 9 + al_len + SIG_MAX)
         return AIO_KERR_OUTCAP;
-    uint8_t *body = out + 32 + 1 + HDR_MAX, *p = body;
-    p += put_u64(p, get_u64_le(in));
-    p += put_u64(p, get_u64_le(in + 8));
-    p += put_int_be(p, in + 24, 32);
-    p += put_int_be(p, in + 56, 32);
-    p += put_u64(p, get_u64_le(in + 16));
-    p += put_string(p, in + 121, in[120] ? 20 : 0);
-    p += put_int_be(p, in + 88, 32);
-    p += put_string(p, data, data_len);
+    uint8_t *body = out + 32 + 1 + RLP_HEADER_MAX, *p = body;
+    p += rlp_put_u64(p, get_u64_le(in));
+    p += rlp_put_u64(p, get_u64_le(in + 8));
+    p += rlp_put_uint_be(p, in + 24, 32);
+    p += rlp_put_uint_be(p, in + 56, 32);
+    p += rlp_put_u64(p, get_u64_le(in + 16));
+    p += rlp_put_string(p, in + 121, in[120] ? 20 : 0);
+    p += rlp_put_uint_be(p, in + 88, 32);
+    p += rlp_put_string(p, data, data_len);
     memcpy(p, al, al_len);
     p += al_len;
     const size_t body_len = (size_t)(p - body);
 
-    uint8_t hdr[HDR_MAX], msg[32], rs[64];
+    uint8_t hdr[RLP_HEADER_MAX], msg[32], rs[64];
     const uint8_t type = 2;
     aio_keccak k;
     aio_keccak_init(&k);
     aio_keccak_update(&k, &type, 1);
-    aio_keccak_update(&k, hdr, put_list_header(hdr, body_len));
+    aio_keccak_update(&k, hdr, rlp_put_header(hdr, body_len, 0xc0));
     aio_keccak_update(&k, body, body_len);
     aio_keccak_final(&k, msg);
     aio_secp_recsig sig;
@@ -182,14 +124,14 @@ int64_t aio_kernel_sign_tx(const uint8_t *in, size_t in_len, uint8_t *out, size_
         !secp->recsig_serialize_compact(secp->ctx, rs, &recid, &sig) || recid < 0 || recid > 1)
         return AIO_KERR_SIG_KEY;
     const uint8_t parity = (uint8_t)recid;
-    p += put_int_be(p, &parity, 1);
-    p += put_int_be(p, rs, 32);
-    p += put_int_be(p, rs + 32, 32);
+    p += rlp_put_uint_be(p, &parity, 1);
+    p += rlp_put_uint_be(p, rs, 32);
+    p += rlp_put_uint_be(p, rs + 32, 32);
     const size_t signed_len = (size_t)(p - body);
 
     uint8_t *raw = out + 32;
     raw[0] = type;
-    const size_t hdr_len = put_list_header(raw + 1, signed_len);
+    const size_t hdr_len = rlp_put_header(raw + 1, signed_len, 0xc0);
     memmove(raw + 1 + hdr_len, body, signed_len);
     const size_t raw_len = 1 + hdr_len + signed_len;
     aio_keccak256(raw, raw_len, out);

@@ -15,15 +15,15 @@ import argparse
 import asyncio
 import contextlib
 import json
-import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aioultra
 from aioultra import kernels
+from aioultra.bench.common import p50_ms
 from aioultra.cluster import Cluster
 
 from ..mempool_watcher.pools import PoolSet
@@ -32,15 +32,6 @@ from .replay import OnCluster, Result, replay
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 POOLS = ROOT / "examples" / "mempool_watcher" / "data" / "pools.json"
-
-
-async def _p50_ms(call: Callable[[], Awaitable[Any]], n: int) -> float:
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        await call()
-        samples.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(samples)
 
 
 @contextlib.contextmanager
@@ -94,8 +85,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         async with await Cluster.connect() as cluster:
             on_cluster = await replay(raws, pools, OnCluster(cluster, args.batch), args.batch)
             print(_line("cluster", on_cluster), flush=True)
-            ping_ms = await _p50_ms(cluster.ping, 50)
-            empty_ms = await _p50_ms(lambda: cluster.map(kernels.noop, [b""], batch_size=1), 50)
+            ping_ms = await p50_ms(cluster.ping, 50)
+            empty_ms = await p50_ms(lambda: cluster.map(kernels.noop, [b""], batch_size=1), 50)
             stats = await cluster.stats()
             engines = len(cluster.live_engines)
     same = {(o.tx_hash, o.pool, o.size, o.profit) for o in local.opportunities} == {
