@@ -14,8 +14,12 @@ Built-ins: :data:`noop`, :data:`spin` (argument: nanoseconds to busy-wait),
 :data:`rlp_tx` (raw transaction -> :class:`TxRecord`), :data:`univ2_amount_out`,
 :data:`univ2_amount_in` and :data:`univ2_backrun` (Uniswap V2 math on 32-byte big-endian
 uint256 inputs; :func:`encode_u256` / :func:`decode_u256` convert). Their pure-Python twins
-``univ2_*_py`` give identical results. :func:`describe_error` names every kernel error code.
-Bring your own kernels with :meth:`Kernel.from_pointer`.
+``univ2_*_py`` give identical results. The signature kernels run libsecp256k1 (from coincurve,
+``pip install 'aioultra[eth]'``; loaded on first use): :data:`tx_sender` (raw transaction of
+any type -> :class:`TxSender`), :data:`ecrecover` (hash + signature -> address) and
+:func:`signer` (a private key -> a :class:`Signer` kernel turning an :class:`Eip1559Tx` into a
+:class:`SignedTx`). :func:`describe_error` names every kernel error code. Bring your own
+kernels with :meth:`Kernel.from_pointer`.
 """
 
 from __future__ import annotations
