@@ -41,7 +41,9 @@ async def collect(
     try:
         while True:
             try:
-                async with connect(url, max_size=MAX_MESSAGE, ping_interval=20, open_timeout=10) as ws:
+                # close_timeout: after ``limit`` the feed may still be pushing (its writes queued
+                # behind what we no longer read), so its close reply can take long: do not wait 10 s
+                async with connect(url, max_size=MAX_MESSAGE, ping_interval=20, open_timeout=10, close_timeout=1) as ws:
                     await ws.send(json.dumps(SUBSCRIBE))
                     reply = json.loads(await ws.recv())
                     if "error" in reply:
