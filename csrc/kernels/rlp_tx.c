@@ -16,24 +16,13 @@
 
 #include <string.h>
 
+#include "le.h"
 #include "tx.h"
-
-static void put_u32_le(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64_le(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static void put_span(uint8_t *p, size_t off, size_t len)
 {
-    put_u32_le(p, (uint32_t)off);
-    put_u32_le(p + 4, (uint32_t)len);
+    le_put_u32(p, (uint32_t)off);
+    le_put_u32(p + 4, (uint32_t)len);
 }
 
 /* The span of a whole field item, header included (it starts where the one before ends). */
@@ -59,9 +48,9 @@ int64_t aio_kernel_rlp_tx(const uint8_t *in, size_t in_len, uint8_t *out, size_t
     memset(out, 0, AIO_TX_RECORD_SIZE);
     out[0] = (uint8_t)tx.type;
     out[1] = tx.slot[S_TO]->len == 20;
-    put_u64_le(out + 8, aio_tx_u64(in, tx.slot[S_NONCE]));
-    put_u64_le(out + 16, aio_tx_u64(in, tx.slot[S_GAS]));
-    put_u64_le(out + 24, tx.chain_id);
+    le_put_u64(out + 8, aio_tx_u64(in, tx.slot[S_NONCE]));
+    le_put_u64(out + 16, aio_tx_u64(in, tx.slot[S_GAS]));
+    le_put_u64(out + 24, tx.chain_id);
     aio_keccak256(in + tx.pstart, tx.pend - tx.pstart, out + 32);
     aio_tx_u256(out + 64, in, tx.slot[S_VALUE]);
     if (tx.slot[S_MAXFEE] != NULL) {

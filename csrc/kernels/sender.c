@@ -18,6 +18,7 @@
 
 #include <string.h>
 
+#include "le.h"
 #include "rlp_encode.h"
 #include "secp256k1.h"
 #include "tx.h"
@@ -62,12 +63,6 @@ static void signing_hash(const uint8_t *in, const aio_tx *tx, int eip155, uint8_
     aio_keccak_final(&k, out);
 }
 
-static void put_u64_le(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 int64_t aio_kernel_tx_sender(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx)
 {
     const aio_secp256k1 *secp = ctx;
@@ -94,7 +89,7 @@ int64_t aio_kernel_tx_sender(const uint8_t *in, size_t in_len, uint8_t *out, siz
     memset(out, 0, AIO_TX_SENDER_SIZE);
     aio_keccak256(in + tx.pstart, tx.pend - tx.pstart, out);
     memcpy(out + 32, msg, 32);
-    put_u64_le(out + 64, tx.chain_id);
+    le_put_u64(out + 64, tx.chain_id);
     memcpy(out + 72, sender, 20);
     out[92] = (uint8_t)tx.type;
     return AIO_TX_SENDER_SIZE;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "rlp_encode.h"
 #include "secp256k1.h"
 #include "tx.h"
@@ -53,14 +54,6 @@ void aio_signer_free(aio_signer *s)
     free(s);
 }
 
-static uint64_t get_u64_le(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 int64_t aio_kernel_sign_tx(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, void *ctx)
 {
     const aio_signer *signer = ctx;
@@ -70,7 +63,7 @@ int64_t aio_kernel_sign_tx(const uint8_t *in, size_t in_len, uint8_t *out, size_
         return AIO_KERR_NO_SECP;
     if (in == NULL || in_len < AIO_SIGN_TX_HEADER || in[120] > 1 || in[141] || in[142] || in[143])
         return AIO_KERR_INPUT;
-    const size_t data_len = (size_t)in[144] | (size_t)in[145] << 8 | (size_t)in[146] << 16 | (size_t)in[147] << 24;
+    const size_t data_len = le_get_u32(in + 144);
     if (data_len > in_len - AIO_SIGN_TX_HEADER)
         return AIO_KERR_INPUT;
     const uint8_t *data = in + AIO_SIGN_TX_HEADER;
@@ -97,11 +90,11 @@ int64_t aio_kernel_sign_tx(const uint8_t *in, size_t in_len, uint8_t *out, size_
     if (out_cap < 32 + 1 + RLP_HEADER_MAX + fixed + data_len + 9 + al_len + SIG_MAX)
         return AIO_KERR_OUTCAP;
     uint8_t *body = out + 32 + 1 + RLP_HEADER_MAX, *p = body;
-    p += rlp_put_u64(p, get_u64_le(in));
-    p += rlp_put_u64(p, get_u64_le(in + 8));
+    p += rlp_put_u64(p, le_get_u64(in));
+    p += rlp_put_u64(p, le_get_u64(in + 8));
     p += rlp_put_uint_be(p, in + 24, 32);
     p += rlp_put_uint_be(p, in + 56, 32);
-    p += rlp_put_u64(p, get_u64_le(in + 16));
+    p += rlp_put_u64(p, le_get_u64(in + 16));
     p += rlp_put_string(p, in + 121, in[120] ? 20 : 0);
     p += rlp_put_uint_be(p, in + 88, 32);
     p += rlp_put_string(p, data, data_len);
