@@ -155,23 +155,19 @@ class EngineHost:
             await self.engine.aclose()
 
 
-@functools.cache
-def _died() -> tuple[type[BaseException], ...]:
-    """Ray's exceptions that mean the actor (or its node) is gone."""
-    from ray import exceptions as rx
-
-    # ActorUnavailableError may be temporary; it is treated as death (the batch runs elsewhere,
-    # the engine is not used again): results stay right, that node's capacity is lost
-    names = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "NodeDiedError", "WorkerCrashedError")
-    return tuple(getattr(rx, n) for n in names if hasattr(rx, n))
+# Ray's exceptions that mean the actor (or its node) is gone. ActorUnavailableError may be
+# temporary; it is treated as death (the batch runs elsewhere, the engine is not used again):
+# results stay right, that node's capacity is lost.
+_DIED = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "NodeDiedError", "WorkerCrashedError")
+# Ray's exceptions that mean a batch's result was lost (its node died after it returned).
+_LOST = ("ObjectLostError", "OwnerDiedError", "ObjectReconstructionFailedError")
 
 
 @functools.cache
-def _lost() -> tuple[type[BaseException], ...]:
-    """Ray's exceptions that mean a batch's result was lost (its node died after it returned)."""
+def _ray_errors(names: tuple[str, ...]) -> tuple[type[BaseException], ...]:
+    """The classes of ``ray.exceptions`` with these names (those this Ray version has)."""
     from ray import exceptions as rx
 
-    names = ("ObjectLostError", "OwnerDiedError", "ObjectReconstructionFailedError")
     return tuple(getattr(rx, n) for n in names if hasattr(rx, n))
 
 
@@ -313,11 +309,11 @@ class Cluster:
                     load[actor] -= 1
                     try:
                         done[batch] = fut.result()
-                    except _died():
+                    except _ray_errors(_DIED):
                         self._live.discard(actor)  # its unfinished batches run again elsewhere
                         todo.appendleft(batch)
                         self.reruns += 1
-                    except _lost():  # returned, then lost with its node's object store: run it again
+                    except _ray_errors(_LOST):  # returned, then lost with its node's object store: run it again
                         todo.appendleft(batch)
                         self.reruns += 1
         finally:
@@ -330,7 +326,7 @@ class Cluster:
         got = await asyncio.gather(*(self._actors[i].stats.remote() for i in live), return_exceptions=True)
         nodes: dict[str, EngineStats] = {}
         for i, s in zip(live, got, strict=True):
-            if isinstance(s, _died()):
+            if isinstance(s, _ray_errors(_DIED)):
                 self._live.discard(i)
             elif isinstance(s, BaseException):
                 raise s
