@@ -122,42 +122,52 @@ def _eip1559(fields: dict[str, Any]) -> kernels.Eip1559Tx:
     )
 
 
-async def _round(counts: Counts, corpus: Any) -> dict[str, float]:
+@dataclass(frozen=True)
+class _Inputs:
+    """What every round times, made once (not timed)."""
+
+    raws: list[bytes]  # signed transactions of every type
+    recoveries: list[tuple[bytes, bytes]]  # (65-byte signature, signing hash) of each: coincurve's input
+    to_sign: list[dict[str, Any]]  # EIP-1559 fields, as eth-account takes them
+    txs: list[kernels.Eip1559Tx]  # the same, as a signer takes them
+    key: bytes
+
+
+async def _inputs(n: int) -> _Inputs:
+    raws, sigs, to_sign, key = await asyncio.to_thread(_corpus, n, 21)
+    async with aioultra.Engine() as engine:
+        hashes = [s.signing_hash for s in await engine.map(kernels.tx_sender, raws)]
+    return _Inputs(raws, list(zip(sigs, hashes, strict=True)), to_sign, [_eip1559(f) for f in to_sign], key)
+
+
+async def _round(inputs: _Inputs) -> dict[str, float]:
     from coincurve import PrivateKey, PublicKey
     from eth_account import Account
 
-    raws, sigs, to_sign, key = corpus
-    n = len(raws)
-    pairs = list(zip(sigs, await _signing_hashes(raws), strict=True))
+    raws, n = inputs.raws, len(inputs.raws)
     out = {
         "recover_eth_account_us": _per_item_us(lambda: [Account.recover_transaction(r) for r in raws], n),
         "recover_coincurve_us": _per_item_us(
-            lambda: [PublicKey.from_signature_and_message(s, m, hasher=None) for s, m in pairs], n
+            lambda: [PublicKey.from_signature_and_message(s, m, hasher=None) for s, m in inputs.recoveries], n
         ),
         "tx_sender_1w_us": await _engine_us(1, kernels.tx_sender, raws),
         "tx_sender_2w_us": await _engine_us(2, kernels.tx_sender, raws),
     }
-    signer, private = kernels.signer(key), PrivateKey(key)
-    txs = [_eip1559(f) for f in to_sign]
-    hashes = [bytes([i % 256]) * 32 for i in range(len(txs))]  # what is signed does not change the cost
-    m = len(to_sign)
-    out["sign_eth_account_us"] = _per_item_us(lambda: [Account.sign_transaction(f, key) for f in to_sign], m)
+    key, m = inputs.key, len(inputs.to_sign)
+    private = PrivateKey(key)
+    hashes = [bytes([i % 256]) * 32 for i in range(m)]  # what is signed does not change the cost
+    out["sign_eth_account_us"] = _per_item_us(lambda: [Account.sign_transaction(f, key) for f in inputs.to_sign], m)
     out["sign_coincurve_us"] = _per_item_us(lambda: [private.sign_recoverable(h, hasher=None) for h in hashes], m)
-    out["sign_tx_1w_us"] = await _engine_us(1, signer, txs)
+    out["sign_tx_1w_us"] = await _engine_us(1, kernels.signer(key), inputs.txs)
     return out
-
-
-async def _signing_hashes(raws: list[bytes]) -> list[bytes]:
-    async with aioultra.Engine() as engine:
-        return [s.signing_hash for s in await engine.map(kernels.tx_sender, raws)]
 
 
 async def run_suite(counts: Counts, progress: Progress | None = None) -> dict[str, Any]:
     """The suite on the running loop: the best of ``counts.rounds`` for each figure."""
-    corpus = await asyncio.to_thread(_corpus, counts.txs, 21)
+    inputs = await _inputs(counts.txs)
     if progress:
         progress.step("eth: corpus")
-    rounds = [await _round(counts, corpus) for _ in range(counts.rounds)]
+    rounds = [await _round(inputs) for _ in range(counts.rounds)]
     if progress:
         progress.step("eth: rounds")
     best = {key: min(r[key] for r in rounds) for key in rounds[0]}
@@ -166,7 +176,7 @@ async def run_suite(counts: Counts, progress: Progress | None = None) -> dict[st
     best["tx_sender_x_floor"] = best["tx_sender_1w_us"] / best["recover_coincurve_us"]
     best["sign_x_eth_account"] = best["sign_eth_account_us"] / best["sign_tx_1w_us"]
     best["sign_x_floor"] = best["sign_tx_1w_us"] / best["sign_coincurve_us"]
-    best["txs"], best["signs"], best["rounds"] = len(corpus[0]), len(corpus[2]), counts.rounds
+    best["txs"], best["signs"], best["rounds"] = len(inputs.raws), len(inputs.to_sign), counts.rounds
     if progress:
         progress.step("eth: done")
     return best
