@@ -51,8 +51,6 @@ def _load() -> tuple[Any, object]:
             "the signature kernels need libsecp256k1 from coincurve: pip install 'aioultra[eth]' (or coincurve)"
         ) from exc
     cc_ffi, cc_lib = _libsecp256k1.ffi, _libsecp256k1.lib
-    if set(_NAMES) != set(_ffi.SECP_FUNCTIONS):
-        raise RuntimeError(f"aio_secp256k1 fields {_ffi.SECP_FUNCTIONS} do not match {sorted(_NAMES)}")
     functions = {field: int(cc_ffi.cast("uintptr_t", cc_ffi.addressof(cc_lib, name))) for field, name in _NAMES.items()}
     ctx = int(cc_ffi.cast("uintptr_t", GLOBAL_CONTEXT.ctx))
     # coincurve's module and its context object stay referenced as long as the process runs

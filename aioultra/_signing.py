@@ -179,7 +179,6 @@ class Signer(Kernel[SignedTx]):
             ctx=native,
             encode=_encode_unsigned,
             decode=_decode_signed,
-            keepalive=native,
         )
         self.address: bytes = address
 
@@ -214,9 +213,9 @@ def kernel(name: str) -> Kernel[Any]:
         if k is None:
             secp = _secp256k1.provider()
             if name == "ecrecover":
-                k = Kernel(_ffi.KERNEL_ECRECOVER, name, 20, ctx=secp, encode=_encode_ecrecover, keepalive=secp)
+                k = Kernel(_ffi.KERNEL_ECRECOVER, name, 20, ctx=secp, encode=_encode_ecrecover)
             elif name == "tx_sender":
-                k = Kernel(_ffi.KERNEL_TX_SENDER, name, TX_SENDER_SIZE, ctx=secp, decode=_decode_sender, keepalive=secp)
+                k = Kernel(_ffi.KERNEL_TX_SENDER, name, TX_SENDER_SIZE, ctx=secp, decode=_decode_sender)
             else:
                 raise AttributeError(name)
             _kernels[name] = k
