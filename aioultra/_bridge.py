@@ -31,6 +31,7 @@ import structlog
 
 from . import _ffi
 from ._errors import DeadlineExceeded, EngineClosed, InvalidTask, KernelError, QueueFull, UltraEngineError
+from ._loops import ForeignLoop
 
 if TYPE_CHECKING:
     from .kernels import Kernel
@@ -250,6 +251,8 @@ class Channel:
         if serial > _MAX_SERIAL:
             raise UltraEngineError(f"more than {_MAX_SERIAL} channels in this process: task ids ran out")
         self.loop = loop
+        # the futures of this loop's submissions (under trio: awaitable from trio tasks)
+        self.new_future: type[TaskFuture[Any]] = loop.task_future if isinstance(loop, ForeignLoop) else TaskFuture
         self.ptr = _ffi.channel_create(engine_ptr)
         self.fd = _ffi.channel_fd(self.ptr)
         self.pending: dict[int, TaskFuture[Any]] = {}

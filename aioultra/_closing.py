@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import _ffi
 from ._bridge import Channel
 from ._errors import EngineClosed
+from ._loops import running_loop, to_thread, wait_done, wait_for
 
 NEW, RUNNING, CLOSING, CLOSED = "new", "running", "closing", "closed"  # the engine's states
 RECHECK_S = 0.1  # while aclose waits for the loops to go idle: how often it looks for loops that closed
@@ -137,11 +138,11 @@ class Closing:
             return
         if self._state == CLOSING and self._stopper is None:
             raise EngineClosed("aclose() is already in progress")
+        loop = running_loop()
         if self._stopper is not None:  # an interrupted aclose: its stop thread is finishing
-            await asyncio.to_thread(self._stopper.thread.join)
+            await to_thread(loop, self._stopper.thread.join)
             return
         self._state = CLOSING
-        loop = asyncio.get_running_loop()
         deadline = None if limit is None else loop.time() + limit
         try:
             if cancel_pending:
@@ -169,7 +170,7 @@ class Closing:
             step = RECHECK_S if deadline is None else min(RECHECK_S, deadline - loop.time())
             if step <= 0:
                 return False
-            await asyncio.wait({waiter}, timeout=step)
+            await wait_done(loop, waiter, step)
         return True
 
     def _stop_in_background(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -189,7 +190,7 @@ class Closing:
         stopper = self._stopper = Stopper(self._ptr, wake.set, lambda: self._shutdown(None))
         remaining = None if deadline is None else max(0.0, deadline - loop.time())
         try:
-            await asyncio.wait_for(wake.future, remaining)
+            await wait_for(loop, wake.future, remaining)
         except TimeoutError:
             wake.close()
             if stopper.detach():

@@ -26,6 +26,7 @@ from ._bridge import Channel, Waiting, WaitingMany
 from ._closing import CLOSED, NEW, RUNNING, Closing, Stopper
 from ._config import EngineConfig
 from ._errors import EngineClosed
+from ._loops import current_loop, running_loop
 from ._map import Mapping
 from ._rates import SAMPLE_EVERY_S, RateSampler
 from ._stats import EngineStats, sample, snapshot
@@ -37,7 +38,6 @@ log = structlog.get_logger("aioultra")
 _REAP_CLOSING_S = 0.1  # after stop: how often to look for loops that closed before closing their channel
 _REAP_WAITING_S = 0.05  # while submissions wait: how often to reclaim slots held by loops that closed
 _live: weakref.WeakSet[Engine] = weakref.WeakSet()
-_get_running_loop = asyncio._get_running_loop
 
 
 class Engine(Closing, Submitting, Mapping):
@@ -97,7 +97,7 @@ class Engine(Closing, Submitting, Mapping):
             raise self._fork_error()
         if self._state != NEW:
             raise EngineClosed(f"engine cannot be started: it is {self._state}")
-        loop = asyncio.get_running_loop()
+        loop = running_loop()
         topo = self.topology
         allowed = set(os.sched_getaffinity(0))
         node_workers: list[int] = []
@@ -163,7 +163,7 @@ class Engine(Closing, Submitting, Mapping):
             )
 
     def _cancel_all(self) -> None:
-        current = _running_loop()
+        current = current_loop()
         for ch in list(self._channels.values()):
             ch.cancel_all(ch.loop is current)
 
@@ -334,11 +334,11 @@ class Engine(Closing, Submitting, Mapping):
 
     def _current_channel(self) -> tuple[asyncio.AbstractEventLoop, Channel]:
         """The running loop of this thread and its channel (created on first use)."""
-        loop = _get_running_loop()
+        loop = current_loop()
         if loop is None:
             raise RuntimeError(
                 "aioultra: submit(), submit_many() and map() need a running event loop in this thread "
-                "(call them from a coroutine or a callback of the loop)"
+                "(asyncio, uvloop or trio: call them from a coroutine or a callback of the loop)"
             )
         ch = self._channels.get(loop)
         if ch is None:
@@ -420,13 +420,6 @@ class Engine(Closing, Submitting, Mapping):
 def _set_done(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _stop_all_at_exit() -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from . import _ffi
 from ._bridge import KIND_BATCH, KIND_PY_BATCH, Channel, TaskFuture, _prepare, register_py_job
 from ._errors import InvalidTask, KernelError
+from ._loops import gather
 from ._submit import check_callable, check_priority, check_raw, deadline_ns, encode_items, join_inputs, py_spec
 from ._task import DEFAULT_PRIORITY, Task
 from .kernels import Kernel
@@ -145,7 +146,7 @@ class Mapping:
             for start in range(0, len(items), chunk):
                 part = items[start : start + chunk]
                 spec = py_spec(prio, deadline, len(part))
-                fut: TaskFuture[Any] = TaskFuture(loop=loop)
+                fut: TaskFuture[Any] = ch.new_future(loop=loop)
                 _prepare(fut, KIND_PY_BATCH)
                 fut._fn, fut._args = fn, part
                 fut._id = job_id = ch.take_ids(1)
@@ -155,7 +156,7 @@ class Mapping:
         except BaseException:
             _cancel(futures)  # e.g. EngineClosed part-way: what was queued must not run unawaited
             raise
-        results = [r for part in await _gather(futures) for r in part]
+        results = [r for part in await _gather(loop, futures) for r in part]
         if not return_exceptions:
             for r in results:
                 if isinstance(r, BaseException):
@@ -178,7 +179,7 @@ class Mapping:
         try:
             for start in range(0, n, chunk):
                 count = min(chunk, n - start)
-                fut: TaskFuture[Any] = TaskFuture(loop=loop)
+                fut: TaskFuture[Any] = ch.new_future(loop=loop)
                 _prepare(fut, KIND_BATCH)
                 fut._fn = kernel
                 fut._keep = (keep, c_offsets, out, rcs)
@@ -188,7 +189,7 @@ class Mapping:
         except BaseException:
             _cancel(futures)  # e.g. EngineClosed part-way: what was queued must not run unawaited
             raise
-        await _gather(futures)
+        await _gather(loop, futures)
         return _kernel_results(kernel, inputs, _ffi.unpack(rcs, n), out, stride, raw, return_exceptions)
 
 
@@ -246,10 +247,10 @@ def _cancel(futures: list[TaskFuture[Any]]) -> None:
     futures.clear()  # the traceback keeps the caller's frame: it must not keep the futures
 
 
-async def _gather(futures: list[TaskFuture[Any]]) -> list[Any]:
+async def _gather(loop: asyncio.AbstractEventLoop, futures: list[TaskFuture[Any]]) -> list[Any]:
     """Await every chunk; on an error or a cancellation, cancel the unfinished ones."""
     try:
-        return await asyncio.gather(*futures)
+        return await gather(loop, futures)
     except BaseException:
         _cancel(futures)
         raise

@@ -247,7 +247,7 @@ class Submitting:
             else:
                 prio = DEFAULT_PRIORITY if priority is None else check_priority(priority)
                 spec = target.spec(prio, deadline_ns(deadline_us))
-            fut: TaskFuture[Any] = TaskFuture(loop=loop)
+            fut: TaskFuture[Any] = ch.new_future(loop=loop)
             fut._kind = KIND_KERNEL
             fut._fn = target
             fut._decode = None if raw is not False and check_raw(raw) else target._decode
@@ -295,7 +295,7 @@ class Submitting:
         if raw is not False:
             check_raw(raw)
         spec = py_spec(prio, 0 if deadline_us is None else deadline_ns(deadline_us), weight)
-        fut = TaskFuture(loop=loop)
+        fut = ch.new_future(loop=loop)
         _prepare(fut, KIND_PYTHON)
         fut._fn = fn
         fut._args = (args, kwargs)
@@ -473,7 +473,7 @@ class Submitting:
         futures: list[TaskFuture[Any]] = []
         append = futures.append
         for i in range(n):
-            fut: TaskFuture[Any] = TaskFuture(loop=loop)
+            fut: TaskFuture[Any] = ch.new_future(loop=loop)
             fut._kind = KIND_KERNEL
             fut._task = 0
             fut._id = first + i

@@ -18,6 +18,8 @@ from examples.mempool_watcher.pools import PoolSet
 
 from .helpers import wait_for
 
+pytestmark = pytest.mark.asyncio_only("the backtest example is an asyncio program")
+
 ROOT = Path(__file__).resolve().parent.parent
 POOLS = ROOT / "examples" / "mempool_watcher" / "data" / "pools.json"
 

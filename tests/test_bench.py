@@ -215,6 +215,7 @@ def test_bench_metrics_quick_json(tmp_path: Path) -> None:
     assert "== uvloop: latency histograms on / off" in proc.stdout
 
 
+@pytest.mark.asyncio_only("the benchmark harness runs on asyncio loops")
 async def test_shapes_suite_tiny() -> None:
     """The suite's internal entry point, on the test's loop (asyncio and uvloop)."""
     suite = await shapes.run_suite(shapes.TINY)
@@ -222,6 +223,7 @@ async def test_shapes_suite_tiny() -> None:
     assert len(targets.evaluate({"loop": {"shapes": suite}})) > 0
 
 
+@pytest.mark.asyncio_only("the benchmark harness runs on asyncio loops")
 async def test_pacer_pauses_in_the_loop() -> None:
     with Pacer(seed=3) as pacer:
         draws = [pacer.jittered(1000) for _ in range(200)]
@@ -247,6 +249,7 @@ def test_floor_round_trip() -> None:
             _ffi.floor_round_trip(absent, -1, 0, False, 10)
 
 
+@pytest.mark.asyncio_only("the benchmark harness runs on asyncio loops")
 async def test_submission_suite_tiny() -> None:
     """The submission suite on the test's loop (asyncio and uvloop): every figure present and
     positive, and its targets evaluated."""
@@ -281,6 +284,7 @@ def test_bench_eth_quick_json(tmp_path: Path) -> None:
     assert all("shapes" not in suite and "metrics" not in suite for suite in report["loops"].values())
 
 
+@pytest.mark.asyncio_only("the benchmark harness runs on asyncio loops")
 async def test_eth_suite_tiny() -> None:
     """The eth suite on the test's loop (asyncio and uvloop): every figure positive."""
     from aioultra.bench import eth

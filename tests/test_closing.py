@@ -15,40 +15,48 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
 
 import aioultra
 from aioultra import kernels
 
-from .helpers import Gate, wait_for
+from .helpers import Gate, spawner, to_thread, until, wait_for
 
 JOB_S = 1.0
 BLOCKED_S = 0.5  # a gap this long means the loop was blocked (the job runs 1 s)
 
 
 class Ticker:
-    """Records the largest gap between 10 ms ticks of the running loop."""
+    """Records the largest gap between 10 ms ticks of the running loop (any backend): ``async
+    with Ticker() as ticker``; leaving the block checks that it ticked at all."""
 
     def __init__(self) -> None:
         self.max_gap = 0.0
-        self._task: asyncio.Task[None] | None = None
+        self.ticks = 0
+        self._group: Any = None
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        last = loop.time()
+        last = time.monotonic()
         while True:
-            await asyncio.sleep(0.01)
-            now = loop.time()
+            await anyio.sleep(0.01)
+            now = time.monotonic()
             self.max_gap = max(self.max_gap, now - last)
+            self.ticks += 1
             last = now
 
-    def __enter__(self) -> Ticker:
-        self._task = asyncio.ensure_future(self._run())
+    async def __aenter__(self) -> Ticker:
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        self._group.start_soon(self._run)
+        await anyio.sleep(0)  # it has started
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        self._group.cancel_scope.cancel()
+        suppressed: bool | None = await self._group.__aexit__(*exc)
+        assert exc[0] is not None or self.ticks > 0, "the ticker never ran"  # else a gap could hide
+        return suppressed
 
 
 def python_job(started: threading.Event) -> str:
@@ -62,13 +70,13 @@ async def start_job(engine: aioultra.Engine, kind: str) -> aioultra.TaskFuture[A
     if kind == "python":
         started = threading.Event()
         fut = engine.submit(python_job, started)
-        assert await asyncio.to_thread(started.wait, 30)
+        assert await to_thread(started.wait, 30)
         return fut
     fut = engine.submit(kernels.spin, int(JOB_S * 1e9))
     deadline = time.monotonic() + 30
     while engine.stats().nodes[0].load > 0:  # a task's load is taken off its node when it starts
         assert time.monotonic() < deadline, "the spin never started"
-        await asyncio.sleep(0.001)
+        await anyio.sleep(0.001)
     return fut
 
 
@@ -81,7 +89,7 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> No
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.005)
+        await anyio.sleep(0.005)
 
 
 @pytest.mark.parametrize("kind", ["python", "kernel"])
@@ -91,7 +99,7 @@ async def test_cancelling_close_joins_off_the_loop(kind: str) -> None:
     await engine.start()
     job = await start_job(engine, kind)
     queued = [engine.submit(kernels.noop) for _ in range(5)]
-    with Ticker() as ticker:
+    async with Ticker() as ticker:
         await wait_for(engine.aclose(cancel_pending=True))
         assert job.done()  # it waited for the running job (asynchronously)
     assert ticker.max_gap < BLOCKED_S, ticker.max_gap
@@ -106,18 +114,18 @@ async def test_cancelling_close_joins_off_the_loop(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["python", "kernel"])
 async def test_interrupted_close_stops_in_the_background(kind: str) -> None:
-    """asyncio.wait_for(engine.aclose(), 0.1): the close is interrupted; the stop goes on in
+    """wait_for(engine.aclose(), 0.1): the close is interrupted; the stop goes on in
     the background and the loop is never blocked."""
     engine = one_worker()
     await engine.start()
     job = await start_job(engine, kind)
-    with Ticker() as ticker:
+    async with Ticker() as ticker:
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(engine.aclose(), 0.1)
+            await wait_for(engine.aclose(), 0.1)
         assert engine._stopper is not None
         assert engine._stopper.thread.is_alive()  # it returned while the job still ran
         assert await wait_for(job) == ("done" if kind == "python" else b"")
-        await asyncio.to_thread(engine._stopper.thread.join, 30)
+        await to_thread(engine._stopper.thread.join, 30)
         await wait_until(lambda: engine._ptr is None)  # its channel's close ran on this loop
     assert ticker.max_gap < BLOCKED_S, ticker.max_gap
     assert not engine.running
@@ -131,7 +139,7 @@ async def test_close_with_timeout_returns_in_time(kind: str) -> None:
     await engine.start()
     job = await start_job(engine, kind)
     queued = [engine.submit(kernels.noop) for _ in range(5)]
-    with Ticker() as ticker:
+    async with Ticker() as ticker:
         await wait_for(engine.aclose(timeout=0.1))
         assert engine._stopper is not None
         assert engine._stopper.thread.is_alive()  # it returned while the job still ran
@@ -146,7 +154,7 @@ async def test_close_with_timeout_returns_in_time(kind: str) -> None:
         s = engine.stats()  # the core is alive until the running job ends
         assert s.tasks_submitted == 6
         assert engine._stopper is not None
-        await asyncio.to_thread(engine._stopper.thread.join, 30)  # the job ended: the thread joined it
+        await to_thread(engine._stopper.thread.join, 30)  # the job ended: the thread joined it
         await wait_until(lambda: engine._ptr is None)
     assert ticker.max_gap < BLOCKED_S, ticker.max_gap
     final = engine.stats()
@@ -166,13 +174,12 @@ async def test_leaving_async_with_by_an_exception_cancels_queued(exc_type: type[
     gate = Gate()
     queued: list[aioultra.TaskFuture[Any]] = []
     engine = one_worker()
-    loop = asyncio.get_running_loop()
     with pytest.raises(exc_type):
         async with engine:
             blocker = engine.submit(gate)
-            assert await asyncio.to_thread(gate.started.wait, 30)
+            assert await to_thread(gate.started.wait, 30)
             queued = [engine.submit(kernels.noop) for _ in range(5)]
-            loop.call_later(0.05, gate.release.set)  # the running task ends soon after the exception
+            threading.Timer(0.05, gate.release.set).start()  # the running task ends soon after the exception
             raise exc_type("out")
     assert await wait_for(blocker) == "gate"
     for f in queued:
@@ -190,18 +197,19 @@ async def test_cancelled_inside_async_with_cancels_queued() -> None:
     async def body() -> None:
         async with engine:
             box["blocker"] = engine.submit(gate)
-            assert await asyncio.to_thread(gate.started.wait, 30)
+            assert await to_thread(gate.started.wait, 30)
             box["queued"] = [engine.submit(kernels.noop) for _ in range(3)]
             box["inside"].set()
-            await asyncio.Event().wait()  # until cancelled
+            await anyio.sleep_forever()  # until cancelled
 
-    box["inside"] = asyncio.Event()
-    task = asyncio.ensure_future(body())
-    await wait_for(box["inside"].wait())
-    task.cancel()
-    asyncio.get_running_loop().call_later(0.05, gate.release.set)  # after __aexit__ cancelled the queue
-    with pytest.raises(asyncio.CancelledError):
-        await wait_for(task)
+    box["inside"] = anyio.Event()
+    async with spawner() as spawn:
+        task = spawn(body())
+        await wait_for(box["inside"].wait())
+        task.cancel()
+        threading.Timer(0.05, gate.release.set).start()  # after __aexit__ cancelled the queue
+        with pytest.raises(asyncio.CancelledError):
+            await wait_for(task)
     for f in box["queued"]:
         with pytest.raises(aioultra.EngineClosed):
             await wait_for(f)
@@ -227,17 +235,18 @@ async def test_close_waiting_on_a_loop_that_closes() -> None:
     async def other() -> None:
         engine.submit(gate)  # never awaited: this loop closes with it in flight
         submitted.set()
-        assert await asyncio.to_thread(close_now.wait, 30)
+        assert await to_thread(close_now.wait, 30)
 
     thread = threading.Thread(target=lambda: asyncio.run(other()), daemon=True)
     thread.start()
-    assert await asyncio.to_thread(submitted.wait, 30)
-    await asyncio.to_thread(gate.started.wait, 30)
-    closing = asyncio.ensure_future(engine.aclose())
-    await asyncio.sleep(0)  # aclose is now waiting for the other loop's task
-    assert not closing.done()
-    close_now.set()
-    await asyncio.to_thread(thread.join, 30)  # that loop is closed, its task still running
-    gate.release.set()
-    await wait_for(closing, 10)
+    assert await to_thread(submitted.wait, 30)
+    await to_thread(gate.started.wait, 30)
+    async with spawner() as spawn:
+        closing = spawn(engine.aclose())
+        await until(lambda: not engine.running, what="aclose to start")  # it waits for the other loop's task
+        assert not closing.done()
+        close_now.set()
+        await to_thread(thread.join, 30)  # that loop is closed, its task still running
+        gate.release.set()
+        await wait_for(closing, 10)
     assert engine._ptr is None

@@ -18,9 +18,9 @@ import aioultra
 from aioultra import kernels
 
 from . import cluster_jobs
-from .helpers import wait_for
+from .helpers import to_thread, wait_for
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.asyncio_only("aioultra.cluster runs on asyncio (Ray's async API)")]
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = [bytes.fromhex(t["raw"]) for t in json.loads((ROOT / "tests/data/transactions.json").read_text())["transactions"]]
@@ -131,7 +131,7 @@ async def test_a_node_killed_mid_map_loses_no_item(ray_cluster: Any) -> None:
             if stats.nodes.get(doomed.node_id) and stats.nodes[doomed.node_id].tasks_completed > 0:
                 break
             assert not running.done()
-        await asyncio.to_thread(ray_cluster.remove_node, node)
+        await to_thread(ray_cluster.remove_node, node)
         results = await wait_for(running, 120)
         assert results == [x * x for x in items]
         assert cluster.reruns >= 1 and doomed not in cluster.live_engines and len(cluster.live_engines) == 2

@@ -14,7 +14,6 @@ vectors incl. function selectors).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import struct
@@ -30,7 +29,7 @@ import aioultra
 from aioultra import _ffi, kernels
 from aioultra.kernels import TxRecord, decode_u256, encode_u256
 
-from .helpers import wait_for
+from .helpers import gather, wait_for
 
 DATA = Path(__file__).resolve().parent / "data"
 TX_DATA = json.loads((DATA / "transactions.json").read_text())["transactions"]
@@ -534,7 +533,7 @@ async def test_every_truncation(engine: aioultra.Engine) -> None:
     raws = [bytes.fromhex(t["raw"]) for t in TX_DATA]
     raws.append(tx_bytes(2, build_tx(2, data=bytes(300), access_list=[(bytes(20), [bytes(32)] * 2)]), wrap=True))
     cuts = [raw[:n] for raw in raws for n in range(len(raw))]
-    results = await wait_for(asyncio.gather(*(kernel_result(engine, kernels.rlp_tx, c) for c in cuts)))
+    results = await wait_for(gather(*(kernel_result(engine, kernels.rlp_tx, c) for c in cuts)))
     assert results == [TRUNCATED] * len(cuts)
     assert [ref_result(c) for c in cuts] == results
 
@@ -902,7 +901,7 @@ RESERVES = st.one_of(
 @given(cases=st.lists(st.tuples(AMOUNTS, RESERVES, RESERVES), min_size=1, max_size=40))
 async def test_univ2_random(engine: aioultra.Engine, cases: list[tuple[int, int, int]]) -> None:
     for kernel, ref in AMM_KERNELS.values():
-        got = await wait_for(asyncio.gather(*(kernel_result(engine, kernel, amm_input(*c)) for c in cases)))
+        got = await wait_for(gather(*(kernel_result(engine, kernel, amm_input(*c)) for c in cases)))
         want = [py_result(ref, *c) for c in cases]
         assert [g if isinstance(g, int) else decode_u256(g) for g in got] == want
         ok = [c for c, w in zip(cases, want, strict=True) if w >= 0]

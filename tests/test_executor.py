@@ -12,7 +12,7 @@ import pytest
 import aioultra
 from aioultra.executor import Executor
 
-from .helpers import Gate
+from .helpers import Gate, gather, wait_for
 
 TIMEOUT = 30
 
@@ -126,30 +126,32 @@ def test_bad_arguments() -> None:
         assert ex.submit(int, "7").result(TIMEOUT) == 7  # it keeps serving
 
 
+@pytest.mark.asyncio_only("an asyncio loop's default executor")
 async def test_default_executor_of_the_loop() -> None:
     """asyncio.to_thread and run_in_executor(None, ...) run on the engine's workers."""
     loop = asyncio.get_running_loop()
     ex = Executor(max_workers=2)
     try:
         loop.set_default_executor(ex)  # asyncio accepts only ThreadPoolExecutor: it is one
-        tid = await asyncio.wait_for(asyncio.to_thread(threading.get_native_id), TIMEOUT)
+        tid = await wait_for(asyncio.to_thread(threading.get_native_id), TIMEOUT)
         assert tid in worker_tids(ex)
-        assert await asyncio.wait_for(loop.run_in_executor(None, sum, [1, 2, 3]), TIMEOUT) == 6
-        results = await asyncio.wait_for(asyncio.gather(*(asyncio.to_thread(pow, i, 2) for i in range(100))), TIMEOUT)
+        assert await wait_for(loop.run_in_executor(None, sum, [1, 2, 3]), TIMEOUT) == 6
+        results = await wait_for(gather(*(asyncio.to_thread(pow, i, 2) for i in range(100))), TIMEOUT)
         assert results == [i * i for i in range(100)]
     finally:
-        await asyncio.wait_for(loop.shutdown_default_executor(), TIMEOUT)  # as asyncio.run does
+        await wait_for(loop.shutdown_default_executor(), TIMEOUT)  # as asyncio.run does
     assert not ex.engine.running
 
 
+@pytest.mark.asyncio_only("asyncio.wrap_future")
 async def test_awaiting_executor_futures(engine: aioultra.Engine) -> None:
     """Its futures wrap into the running loop (next to an engine used directly)."""
     with Executor(max_workers=1) as ex:
         fut = asyncio.wrap_future(ex.submit(pow, 3, 3))
-        assert await asyncio.wait_for(fut, TIMEOUT) == 27
+        assert await wait_for(fut, TIMEOUT) == 27
         done, _ = concurrent.futures.wait([ex.submit(int, "1") for _ in range(10)], timeout=TIMEOUT)
         assert len(done) == 10
-    assert await asyncio.wait_for(engine.submit(pow, 2, 2), TIMEOUT) == 4
+    assert await wait_for(engine.submit(pow, 2, 2), TIMEOUT) == 4
 
 
 def test_a_call_the_engine_never_ran_fails() -> None:

@@ -6,23 +6,21 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
 
 import aioultra
 from aioultra import kernels
 
-from .helpers import Gate, wait_for
+from .helpers import Gate, gather, reported_errors, spawner, wait_for
 
 
 @pytest.fixture
 async def one_worker() -> AsyncIterator[aioultra.Engine]:
     """A single-worker engine, so execution order is observable."""
-    loop = asyncio.get_running_loop()
-    errors: list[object] = []
-    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
-    async with aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, queue_capacity=1024, spin_us=10) as eng:
-        yield eng
-    loop.set_exception_handler(None)
+    with reported_errors() as errors:
+        async with aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, queue_capacity=1024, spin_us=10) as eng:
+            yield eng
     assert not errors, errors
 
 
@@ -33,15 +31,15 @@ async def test_cancelled_tasks_never_run(one_worker: aioultra.Engine) -> None:
     await gate.wait_started()
     ran: list[int] = []
     tasks = [asyncio.ensure_future(engine.submit(ran.append, i)) for i in range(200)]
-    await asyncio.sleep(0)  # let every submit reach the queue
+    await anyio.sleep(0)  # let every submit reach the queue
     rng = random.Random(7)
     cancelled = set(rng.sample(range(200), 100))
     for i in cancelled:
         tasks[i].cancel()
-    await asyncio.sleep(0)  # let the cancellations reach the engine
+    await anyio.sleep(0)  # let the cancellations reach the engine
     gate.release.set()
     assert await wait_for(blocker) == "gate"
-    done = await wait_for(asyncio.gather(*tasks, return_exceptions=True))
+    done = await wait_for(gather(*tasks, return_exceptions=True))
     for i, r in enumerate(done):
         if i in cancelled:
             assert isinstance(r, asyncio.CancelledError)
@@ -72,7 +70,7 @@ async def test_queue_full_then_recovers() -> None:
         first = asyncio.ensure_future(engine.submit(gate))
         await gate.wait_started()
         rest = [asyncio.ensure_future(engine.submit(kernels.noop)) for _ in range(7)]
-        await asyncio.sleep(0)
+        await anyio.sleep(0)
         assert engine.stats().queue_size == 8
         with pytest.raises(aioultra.QueueFull):
             await engine.submit(kernels.noop)
@@ -80,7 +78,7 @@ async def test_queue_full_then_recovers() -> None:
             await engine.submit(lambda: None)
         gate.release.set()
         assert await wait_for(first) == "gate"
-        assert await wait_for(asyncio.gather(*rest)) == [b""] * 7  # nothing dropped
+        assert await wait_for(gather(*rest)) == [b""] * 7  # nothing dropped
         assert await wait_for(engine.submit(kernels.noop)) == b""
         # map waits for its own chunks instead of failing when the queue is small
         items = [bytes([i % 256]) for i in range(5000)]
@@ -109,9 +107,9 @@ async def test_high_priority_runs_first_without_starving_normal(one_worker: aiou
     order: list[str] = []
     normal = [asyncio.ensure_future(one_worker.submit(order.append, f"n{i}", priority=5)) for i in range(10)]
     high = [asyncio.ensure_future(one_worker.submit(order.append, f"h{i}", priority=200)) for i in range(100)]
-    await asyncio.sleep(0)
+    await anyio.sleep(0)
     gate.release.set()
-    await wait_for(asyncio.gather(blocker, *normal, *high))
+    await wait_for(gather(blocker, *normal, *high))
     assert order[0].startswith("h")
     assert all(x.startswith("h") for x in order[:16])
     # starvation rule (injector.h): after 16 consecutive high-lane tasks one normal task runs
@@ -120,14 +118,15 @@ async def test_high_priority_runs_first_without_starving_normal(one_worker: aiou
 
 
 async def test_map_deadline(one_worker: aioultra.Engine) -> None:
-    blocker = asyncio.ensure_future(one_worker.submit(kernels.spin, 20_000_000))
-    late = asyncio.ensure_future(one_worker.map(kernels.keccak256, [b"a"] * 10, deadline_us=100))
-    late_py = asyncio.ensure_future(one_worker.map(str, range(10), deadline_us=100, return_exceptions=True))
-    assert await wait_for(blocker) == b""
-    with pytest.raises(aioultra.DeadlineExceeded):
-        await wait_for(late)
-    with pytest.raises(aioultra.DeadlineExceeded):
-        await wait_for(late_py)
+    blocker = one_worker.submit(kernels.spin, 20_000_000)
+    async with spawner() as spawn:
+        late = spawn(one_worker.map(kernels.keccak256, [b"a"] * 10, deadline_us=100))
+        late_py = spawn(one_worker.map(str, range(10), deadline_us=100, return_exceptions=True))
+        assert await wait_for(blocker) == b""
+        with pytest.raises(aioultra.DeadlineExceeded):
+            await wait_for(late)
+        with pytest.raises(aioultra.DeadlineExceeded):
+            await wait_for(late_py)
     assert await wait_for(one_worker.map(str, range(3), deadline_us=10_000_000)) == ["0", "1", "2"]
     with pytest.raises(aioultra.InvalidTask):
         await wait_for(one_worker.map(str, range(3), deadline_us=-1))

@@ -4,7 +4,6 @@ with latency_histograms=False."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import random
@@ -15,7 +14,7 @@ import aioultra
 from aioultra import _ffi, kernels
 from aioultra._frozen import make
 
-from .helpers import loop_thread_on, wait_for
+from .helpers import gather, loop_thread_on, wait_for
 
 two_cpus = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs")
 
@@ -48,7 +47,7 @@ async def test_spin_durations_recovered() -> None:
 
 async def test_every_task_record_counts_once(engine: aioultra.Engine) -> None:
     s0 = engine.stats()
-    await wait_for(asyncio.gather(*(engine.submit(kernels.noop) for _ in range(50))))
+    await wait_for(gather(*(engine.submit(kernels.noop) for _ in range(50))))
     await wait_for(engine.map(kernels.noop, [b""] * 1000))  # a few batch records
     s1 = engine.stats()
     assert s0.latency is not None and s1.latency is not None

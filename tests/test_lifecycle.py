@@ -12,12 +12,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
 
 import aioultra
 from aioultra import kernels
 
-from .helpers import Gate, wait_for
+from .helpers import Gate, gather, spawner, to_thread, until, wait_for
 
 CYCLES = int(os.environ.get("AIOULTRA_LIFECYCLE_CYCLES", "1000"))
 
@@ -47,7 +48,7 @@ async def test_aclose_drains_queued_work() -> None:
     engine = aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, spin_us=0)
     await engine.start()
     futures = [asyncio.ensure_future(engine.submit(kernels.spin, 100_000)) for _ in range(50)]
-    await asyncio.sleep(0)
+    await anyio.sleep(0)
     await wait_for(engine.aclose())
     assert all(f.done() and f.result() == b"" for f in futures)
     assert not engine.running
@@ -60,13 +61,14 @@ async def test_aclose_cancel_pending() -> None:
     first = asyncio.ensure_future(engine.submit(gate))
     await gate.wait_started()
     queued = [asyncio.ensure_future(engine.submit(kernels.spin, 1_000_000)) for _ in range(100)]
-    await asyncio.sleep(0)
-    closing = asyncio.ensure_future(engine.aclose(cancel_pending=True))
-    await asyncio.sleep(0)
-    gate.release.set()
-    await wait_for(closing)
+    await anyio.sleep(0)
+    async with spawner() as spawn:
+        closing = spawn(engine.aclose(cancel_pending=True))
+        await until(lambda: not engine.running, what="aclose to start")  # it has cancelled the queue
+        gate.release.set()
+        await wait_for(closing)
     assert await wait_for(first) == "gate"  # already running: it finished
-    results = await asyncio.gather(*queued, return_exceptions=True)
+    results = await gather(*queued, return_exceptions=True)
     assert all(isinstance(r, aioultra.EngineClosed) for r in results), results[:3]
 
 
@@ -160,7 +162,7 @@ async def test_multiple_loops_share_one_engine(engine: aioultra.Engine) -> None:
             def tag(i: int) -> int:
                 return index * 1_000_000 + i
 
-            out = await asyncio.gather(*(engine.submit(tag, i) for i in range(per_thread)))
+            out = await gather(*(engine.submit(tag, i) for i in range(per_thread)))
             digests = await engine.map(kernels.keccak256, [bytes([index])] * 100)
             assert len(set(digests)) == 1
             assert asyncio.get_running_loop() is loop
@@ -169,7 +171,7 @@ async def test_multiple_loops_share_one_engine(engine: aioultra.Engine) -> None:
         factory = uvloop.new_event_loop if index % 2 else asyncio.new_event_loop
         loop = factory()
         try:
-            results[index] = loop.run_until_complete(asyncio.wait_for(body(), 60))
+            results[index] = loop.run_until_complete(wait_for(body(), 60))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -178,7 +180,7 @@ async def test_multiple_loops_share_one_engine(engine: aioultra.Engine) -> None:
     threads = [threading.Thread(target=run_loop, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
-    await asyncio.to_thread(lambda: [t.join(90) for t in threads])
+    await to_thread(lambda: [t.join(90) for t in threads])
     assert not errors, errors
     for index in range(4):
         assert results[index] == [index * 1_000_000 + i for i in range(per_thread)]
@@ -202,16 +204,17 @@ async def test_aclose_interrupted_fails_awaiters_instead_of_hanging() -> None:
     first = asyncio.ensure_future(engine.submit(gate))
     await gate.wait_started()
     queued = [asyncio.ensure_future(engine.submit(kernels.spin, 1_000_000)) for _ in range(50)]
-    await asyncio.sleep(0)
-    closing = asyncio.ensure_future(engine.aclose())
-    await asyncio.sleep(0)
-    closing.cancel()  # e.g. a timeout around aclose(): the engine still shuts down
-    gate.release.set()
-    with pytest.raises(asyncio.CancelledError):
-        await closing
+    await anyio.sleep(0)
+    async with spawner() as spawn:
+        closing = spawn(engine.aclose())
+        await until(lambda: not engine.running, what="aclose to start")
+        closing.cancel()  # e.g. a timeout around aclose(): the engine still shuts down
+        gate.release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
     assert not engine.running
     assert await wait_for(first) == "gate"
-    results = await wait_for(asyncio.gather(*queued, return_exceptions=True))
+    results = await wait_for(gather(*queued, return_exceptions=True))
     assert all(isinstance(r, aioultra.EngineClosed) or r == b"" for r in results), results
     assert any(isinstance(r, aioultra.EngineClosed) for r in results)
 
@@ -233,22 +236,22 @@ async def test_slots_of_a_closed_loop_are_reclaimed() -> None:
 
             async def submit_and_leave() -> None:
                 abandoned.extend(asyncio.ensure_future(engine.submit(gate)) for _ in range(4))
-                await asyncio.sleep(0)
+                await anyio.sleep(0)
 
             loop.run_until_complete(submit_and_leave())
             loop.close()  # leaves with 4 tasks in flight whose completions nobody will drain
 
         thread = threading.Thread(target=other_thread)
         thread.start()
-        await asyncio.to_thread(thread.join, 30)
-        assert await asyncio.to_thread(started.wait, 30)
+        await to_thread(thread.join, 30)
+        assert await to_thread(started.wait, 30)
         assert engine.stats().queue_size == 4
         release.set()
         # one worker, FIFO: once this completes, the 4 gates have completed into the dead channel
         assert await wait_for(engine.submit(kernels.noop)) == b""
         assert engine.stats().queue_size == 4  # nobody drained them
         # all 8 slots become usable again: the QueueFull path reclaims the closed loop's records
-        results = await wait_for(asyncio.gather(*(engine.submit(kernels.spin, 1000) for _ in range(8))))
+        results = await wait_for(gather(*(engine.submit(kernels.spin, 1000) for _ in range(8))))
         assert results == [b""] * 8
         assert engine.stats().queue_size == 0
 
@@ -275,7 +278,7 @@ def _other_loop(
         if isinstance(loop, _CountingLoop):
             loop._owner = threading.get_ident()
         try:
-            out["result"] = loop.run_until_complete(asyncio.wait_for(body(), 60))
+            out["result"] = loop.run_until_complete(wait_for(body(), 60))
         except BaseException as exc:
             out["error"] = exc
         finally:
@@ -298,24 +301,25 @@ async def test_close_reaches_other_loops_through_their_eventfd() -> None:
     async def body() -> BaseException | None:
         running = asyncio.ensure_future(engine.submit(gate))
         waiting = asyncio.ensure_future(engine.submit(kernels.noop))
-        await asyncio.sleep(0)
+        await anyio.sleep(0)
         queued.set()
         try:
             await waiting
         except aioultra.EngineClosed as exc:
-            await asyncio.gather(running, return_exceptions=True)
+            await gather(running, return_exceptions=True)
             return exc
         return None
 
     _CountingLoop.foreign_calls = 0
     thread, out = _other_loop(_CountingLoop, body)
     thread.start()
-    assert await asyncio.to_thread(queued.wait, 30)
+    assert await to_thread(queued.wait, 30)
     await gate.wait_started()
-    closing = asyncio.ensure_future(engine.aclose(cancel_pending=True))
-    gate.release.set()
-    await wait_for(closing)
-    await asyncio.to_thread(thread.join, 30)
+    async with spawner() as spawn:
+        closing = spawn(engine.aclose(cancel_pending=True))
+        gate.release.set()
+        await wait_for(closing)
+    await to_thread(thread.join, 30)
     assert "error" not in out, out.get("error")
     assert isinstance(out["result"], aioultra.EngineClosed) or out["result"] is None
     assert _CountingLoop.foreign_calls == 0
@@ -334,18 +338,11 @@ async def test_core_freed_when_another_loop_closes_before_its_channel() -> None:
     thread, out = _other_loop(asyncio.new_event_loop, body)
     out["keep_open"] = True
     thread.start()
-    await asyncio.to_thread(thread.join, 30)
+    await to_thread(thread.join, 30)
     assert out["result"] == b""
     await engine.aclose()  # the other loop is stopped: nothing runs its close request
     assert engine._ptr is not None
     out["loop"].close()
-    done = asyncio.Event()
-
-    def check() -> None:
-        if engine._ptr is None:
-            done.set()
-        else:
-            asyncio.get_running_loop().call_later(0.01, check)
-
-    check()
-    await wait_for(done.wait())
+    with anyio.fail_after(30):  # the closing loop's reaper frees it (a timer of that loop)
+        while engine._ptr is not None:
+            await anyio.sleep(0.01)

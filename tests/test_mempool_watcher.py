@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -23,7 +24,9 @@ from examples.mempool_watcher.pools import PoolSet
 from examples.mempool_watcher.server import load_replay, replay_server, serving
 from examples.mempool_watcher.strategy import Item, PythonStrategy
 
-from .helpers import wait_for
+from .helpers import to_thread, wait_for
+
+pytestmark = pytest.mark.asyncio_only("the watcher example is an asyncio (uvloop, websockets) program")
 
 DATA = Path(fixture.DATA)
 
@@ -166,12 +169,12 @@ async def test_watcher_serves_metrics_while_it_runs() -> None:
             assert metrics_url.startswith("http://127.0.0.1:")
             submitted = 0.0
             for _ in range(600):  # the first burst's 200 transactions reach the engine (30 s at most)
-                body = await asyncio.to_thread(lambda: urllib.request.urlopen(metrics_url, timeout=10).read().decode())
+                body = await to_thread(lambda: urllib.request.urlopen(metrics_url, timeout=10).read().decode())
                 families = {f.name: f for f in text_string_to_metric_families(body)}
                 submitted = families["aioultra_tasks_submitted"].samples[0].value
                 if submitted >= 200:
                     break
-                await asyncio.sleep(0.05)  # polling another process: there is no event to wait on
+                await anyio.sleep(0.05)  # polling another process: there is no event to wait on
             assert submitted >= 200
             kinds = {s.labels["kernel"] for s in families["aioultra_kernel_tasks"].samples}
             assert "rlp_tx" in kinds or "univ2_backrun" in kinds, kinds

@@ -18,7 +18,7 @@ import aioultra
 from aioultra import kernels, metrics
 from aioultra._rates import RateSampler
 
-from .helpers import Gate, wait_for
+from .helpers import Gate, gather, spawner, to_thread, until, wait_for
 
 
 def fail_odd(x: int) -> int:
@@ -29,10 +29,10 @@ def fail_odd(x: int) -> int:
 
 async def test_kernels_and_lanes_count_items(engine: aioultra.Engine) -> None:
     s0 = engine.stats()
-    await wait_for(asyncio.gather(*(engine.submit(kernels.keccak256, b"x") for _ in range(30))))
+    await wait_for(gather(*(engine.submit(kernels.keccak256, b"x") for _ in range(30))))
     await wait_for(engine.map(kernels.keccak256, [b"y"] * 700))
-    await wait_for(asyncio.gather(*(engine.submit(fail_odd, i) for i in range(10)), return_exceptions=True))
-    await wait_for(asyncio.gather(*(engine.submit(kernels.noop, priority=9) for _ in range(7))))
+    await wait_for(gather(*(engine.submit(fail_odd, i) for i in range(10)), return_exceptions=True))
+    await wait_for(gather(*(engine.submit(kernels.noop, priority=9) for _ in range(7))))
     s1 = engine.stats()
     k0, k1 = s0.kernels.get("keccak256"), s1.kernels["keccak256"]
     assert s1.kernels["keccak256"].completed - (k0.completed if k0 else 0) == 730
@@ -53,7 +53,7 @@ async def test_cancelled_counts_in_its_kind() -> None:
     async with aioultra.Engine(workers_per_numa_node=1, topology="0", spin_us=0) as engine:
         gate = Gate()
         blocker = engine.submit(gate)
-        assert await asyncio.to_thread(gate.started.wait, 30)
+        assert await to_thread(gate.started.wait, 30)
         queued = engine.submit(kernels.spin, 1000)
         queued.cancel()
         gate.release.set()
@@ -80,19 +80,12 @@ async def test_delivery_stage_counts_tasks_that_ran() -> None:
 async def test_delivery_kept_after_a_loop_closes() -> None:
     """A loop's channel is freed when the loop closes; its deliveries stay in the figures."""
     async with aioultra.Engine(latency_histograms=True, spin_us=20) as engine:
-        done = asyncio.Event()
-        loop = asyncio.get_running_loop()
 
         async def other() -> None:
             for _ in range(25):
                 await wait_for(engine.submit(kernels.noop))
 
-        def run_other() -> None:
-            asyncio.run(other())
-            loop.call_soon_threadsafe(done.set)
-
-        await asyncio.to_thread(run_other)
-        await wait_for(done.wait())
+        await to_thread(asyncio.run, other())  # another loop, on another thread, that closes
         await wait_for(engine.submit(kernels.noop))
         engine._reap_closed_loops()  # as a new loop's first submission or a QueueFull does: frees its channel
         assert not engine._dead_channels and len(engine._channels) == 1
@@ -101,7 +94,7 @@ async def test_delivery_kept_after_a_loop_closes() -> None:
 
 
 async def test_rates_over_the_window(engine: aioultra.Engine) -> None:
-    await wait_for(asyncio.gather(*(engine.submit(kernels.noop) for _ in range(200))))
+    await wait_for(gather(*(engine.submit(kernels.noop) for _ in range(200))))
     s = engine.stats()
     for rate in (s.rate_1s, s.rate_10s):
         assert rate.window_s > 0
@@ -141,7 +134,7 @@ async def test_collector_matches_stats_in_a_real_registry() -> None:
         n20, n500 = 30, 10
         for ns in [20_000] * n20 + [500_000] * n500:
             await wait_for(engine.submit(kernels.spin, ns))
-        await wait_for(asyncio.gather(*(engine.submit(kernels.noop, priority=9) for _ in range(5))))
+        await wait_for(gather(*(engine.submit(kernels.noop, priority=9) for _ in range(5))))
         s = engine.stats()
         value = registry.get_sample_value
         assert value("aioultra_engine_running", {"engine": "t"}) == 1.0
@@ -171,9 +164,9 @@ async def test_http_scrape_parses() -> None:
         server, thread = metrics.serve(engine, 0)
         try:
             assert server.server_address[0] == "127.0.0.1"
-            await wait_for(asyncio.gather(*(engine.submit(kernels.keccak256, b"z") for _ in range(64))))
+            await wait_for(gather(*(engine.submit(kernels.keccak256, b"z") for _ in range(64))))
             url = f"http://127.0.0.1:{server.server_port}/metrics"
-            body = await wait_for(asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).read().decode()))
+            body = await wait_for(to_thread(lambda: urllib.request.urlopen(url, timeout=10).read().decode()))
             families = {f.name: f for f in text_string_to_metric_families(body)}
             for name in (
                 "aioultra_tasks_submitted",
@@ -209,14 +202,15 @@ async def test_stats_after_close_is_the_final_snapshot() -> None:
     async with engine:
         gate = Gate()
         blocker = engine.submit(gate)
-        assert await asyncio.to_thread(gate.started.wait, 30)
+        assert await to_thread(gate.started.wait, 30)
         queued = [engine.submit(kernels.noop) for _ in range(3)]
-        closing = asyncio.ensure_future(engine.aclose(cancel_pending=True))
-        await asyncio.sleep(0)  # aclose marks the queued tasks cancelled, then waits for the gate
-        gate.release.set()
-        await wait_for(closing)
+        async with spawner() as spawn:
+            closing = spawn(engine.aclose(cancel_pending=True))
+            await until(lambda: not engine.running)  # aclose marked the queued tasks cancelled, waits for the gate
+            gate.release.set()
+            await wait_for(closing)
         await wait_for(blocker)
-        results = await wait_for(asyncio.gather(*queued, return_exceptions=True))
+        results = await wait_for(gather(*queued, return_exceptions=True))
     assert all(isinstance(r, aioultra.EngineClosed | asyncio.CancelledError) for r in results), results
     final = engine.stats()
     assert final is engine.stats()  # the same snapshot each time: no core is left to read

@@ -32,6 +32,8 @@ import aioultra
 from aioultra import EngineConfig, Topology, kernels
 from aioultra._topology import MAX_CPU_ID
 
+from .helpers import gather
+
 # AIOULTRA_PROPERTY_SCALE multiplies every max_examples (AIOULTRA_SOAK=1: 10x)
 SCALE = int(os.environ.get("AIOULTRA_PROPERTY_SCALE", "10" if os.environ.get("AIOULTRA_SOAK") == "1" else "1"))
 
@@ -318,7 +320,7 @@ def _outcome(ok: bool, value: Any) -> Any:
 
 async def _submit_many(engine: aioultra.Engine, kernel: Any, items: list[Any]) -> list[Any]:
     futures = engine.submit_many(kernel, items)
-    return list(await asyncio.gather(*futures, return_exceptions=True))
+    return list(await gather(*futures, return_exceptions=True))
 
 
 @SETTINGS

@@ -19,12 +19,12 @@ import gc
 import os
 import random
 import threading
-import time
 import tracemalloc
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import anyio
 import psutil
 import pytest
 import structlog
@@ -35,7 +35,7 @@ from Crypto.Hash import keccak
 import aioultra
 from aioultra import _bridge, kernels
 
-from .helpers import Gate, wait_for
+from .helpers import Gate, gather, reported_errors, spawner, to_thread, until, wait_first, wait_for
 
 SOAK = os.environ.get("AIOULTRA_SOAK", "") == "1"
 
@@ -72,15 +72,6 @@ def boom(x: int) -> None:
     raise Boom(x)
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    """Poll `predicate` while letting the loop run (completions are drained by the loop)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.001)
-
-
 def assert_stats_add_up(engine: aioultra.Engine) -> aioultra.EngineStats:
     s = engine.stats()
     finished = s.tasks_completed + s.tasks_failed + s.tasks_cancelled + s.tasks_expired
@@ -97,24 +88,19 @@ def _counters(s: aioultra.EngineStats) -> str:
 
 
 @contextlib.contextmanager
-def no_swallowed_errors(loop: asyncio.AbstractEventLoop) -> Iterator[list[Any]]:
-    """Collect the loop's exception-handler calls and the bridge's logged resolution failures
-    (an InvalidStateError while resolving a future is logged as bridge.resolve_failed); the
-    block fails if there were any."""
-    errors: list[Any] = []
-    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
-    try:
-        with structlog.testing.capture_logs() as logs:
-            yield errors
-    finally:
-        loop.set_exception_handler(None)
+def no_swallowed_errors(loop: asyncio.AbstractEventLoop | None = None) -> Iterator[list[Any]]:
+    """Collect the loop's (default: the running one's) exception-handler calls and the bridge's logged resolution
+    failures (an InvalidStateError while resolving a future is logged as bridge.resolve_failed);
+    the block fails if there were any."""
+    with reported_errors(loop) as errors, structlog.testing.capture_logs() as logs:
+        yield errors
     errors += [e for e in logs if e.get("log_level") in ("error", "critical", "exception")]
     assert not errors, f"swallowed errors: {errors[:5]}"
 
 
 @pytest.fixture
 async def guarded() -> AsyncIterator[None]:
-    with no_swallowed_errors(asyncio.get_running_loop()):
+    with no_swallowed_errors():
         yield
 
 
@@ -158,7 +144,7 @@ async def test_cancellation_storm(guarded: None) -> None:
             for i in range(batch):  # before the submit coroutine ever ran: never reaches the engine
                 if when[i] == "before":
                     requested[i] = tasks[i].cancel()
-            await asyncio.sleep(0)  # every other submit is now queued (or running)
+            await anyio.sleep(0)  # every other submit is now queued (or running)
             for i in range(batch):
                 if when[i] == "queued":
                     requested[i] = tasks[i].cancel()
@@ -168,11 +154,11 @@ async def test_cancellation_storm(guarded: None) -> None:
                 gate.release.set()
             # late: once some of the work has come back, so some are done, some still in flight
             live = [t for i, t in enumerate(tasks) if not requested[i] and when[i] != "queued"]
-            await wait_for(asyncio.wait(live, return_when=asyncio.FIRST_COMPLETED))
+            await wait_for(wait_first(live))
             for i in range(batch):
                 if when[i] == "late":
                     requested[i] = tasks[i].cancel()  # False when it had already finished
-            results = await wait_for(asyncio.gather(*tasks, return_exceptions=True))
+            results = await wait_for(gather(*tasks, return_exceptions=True))
             for i, (r, (how, value)) in enumerate(zip(results, expected, strict=True)):
                 if requested[i]:
                     assert isinstance(r, asyncio.CancelledError), (i, when[i], r)
@@ -228,14 +214,16 @@ async def test_back_pressure_rejects_at_once_and_drops_nothing(guarded: None) ->
                     refused += 1
             with pytest.raises(aioultra.QueueFull):
                 engine.submit(kernels.keccak256, b"x")
-            mapped = asyncio.ensure_future(engine.map(kernels.noop, [b""] * 3))  # waits for a slot
-            assert [i for _, i in offers] == list(range(cap - 1)) and refused == 4 * cap - (cap - 1)
-            assert engine.stats().queue_size == cap
-            gate.release.set()
-            assert await wait_for(first) == "gate"
-            results = await wait_for(asyncio.gather(*(f for f, _ in offers)))
-            assert results == [square(episode * 1000 + i) for _, i in offers]  # nothing dropped
-            assert await wait_for(mapped) == [b""] * 3
+            async with spawner() as spawn:
+                mapped = spawn(engine.map(kernels.noop, [b""] * 3))  # waits for a slot
+                await anyio.sleep(0)  # the map has queued what fits (nothing: the queue is full)
+                assert [i for _, i in offers] == list(range(cap - 1)) and refused == 4 * cap - (cap - 1)
+                assert engine.stats().queue_size == cap
+                gate.release.set()
+                assert await wait_for(first) == "gate"
+                results = await wait_for(gather(*(f for f, _ in offers)))
+                assert results == [square(episode * 1000 + i) for _, i in offers]  # nothing dropped
+                assert await wait_for(mapped) == [b""] * 3
             assert engine.stats().queue_size == 0
             assert await wait_for(engine.submit(kernels.keccak256, b"x")) == keccak_ref(b"x")
 
@@ -255,7 +243,7 @@ async def test_back_pressure_rejects_at_once_and_drops_nothing(guarded: None) ->
             accepted_count += len(burst)
             pending += burst
             # wait for some of our work to come back, then go again while the rest is in flight
-            await wait_for(asyncio.wait([t for t, _ in pending], return_when=asyncio.FIRST_COMPLETED))
+            await wait_for(wait_first([t for t, _ in pending]))
             still = []
             for t, n in pending:
                 if t.done():
@@ -293,10 +281,10 @@ async def _memory_round(engine: aioultra.Engine, count: int, rng: random.Random)
                 tasks.append(asyncio.ensure_future(engine.submit(kernels.keccak256, b"m" * (i % 64))))
             else:
                 tasks.append(asyncio.ensure_future(engine.submit(boom, i)))
-        await asyncio.sleep(0)
+        await anyio.sleep(0)
         for t in rng.sample(tasks, batch // 16):
             t.cancel()
-        await wait_for(asyncio.gather(*tasks, return_exceptions=True))
+        await wait_for(gather(*tasks, return_exceptions=True))
         done += batch
     assert len(await wait_for(engine.map(kernels.keccak256, [b"a"] * 256))) == 256
     assert len(await wait_for(engine.map(square, range(256)))) == 256
@@ -355,7 +343,7 @@ async def _settle() -> None:
     # The loop's own bookkeeping (the handle that woke us) holds the last result for one more
     # iteration; these yields are not waits for the engine.
     for _ in range(3):
-        await asyncio.sleep(0)
+        await anyio.sleep(0)
 
 
 @contextlib.contextmanager
@@ -376,13 +364,13 @@ async def test_no_reference_cycle_after_return(engine: aioultra.Engine) -> None:
     with gc_disabled():
         arg = Payload()
         arg_ref = weakref.ref(arg)
-        async with asyncio.timeout(30):
+        with anyio.fail_after(30):
             result = await engine.submit(returns_payload, arg)
         result_ref = weakref.ref(result)
         del arg, result
         task = PayloadTask(Payload())
         task_refs = [weakref.ref(task), weakref.ref(task.arg)]
-        async with asyncio.timeout(30):
+        with anyio.fail_after(30):
             task_result = await engine.submit(task)
         task_refs.append(weakref.ref(task_result))
         del task, task_result
@@ -416,7 +404,7 @@ async def test_no_reference_cycle_after_exception(engine: aioultra.Engine) -> No
         arg = Payload()
         arg_ref = weakref.ref(arg)
         try:
-            async with asyncio.timeout(30):
+            with anyio.fail_after(30):
                 await engine.submit(raises_with_payload, arg)
         except Boom as exc:
             exc_ref = weakref.ref(exc)
@@ -459,7 +447,7 @@ def test_keyboard_interrupt_from_a_task_reaches_the_awaiter(factory: str) -> Non
             for target in (raise_keyboard_interrupt, InterruptTask()):
                 caught: BaseException | None = None
                 try:
-                    async with asyncio.timeout(30):
+                    with anyio.fail_after(30):
                         await engine.submit(target)
                 except KeyboardInterrupt as exc:
                     caught = exc
@@ -480,7 +468,7 @@ async def test_cancel_of_a_blocked_awaiter_leaves_the_engine_serving(guarded: No
         await gate.wait_started()
         ran: list[int] = []
         queued = asyncio.ensure_future(engine.submit(ran.append, 1))
-        await asyncio.sleep(0)
+        await anyio.sleep(0)
         running.cancel()  # awaiter of a running task
         queued.cancel()  # awaiter of a queued task: the task must not run
         for t in (running, queued):
@@ -609,7 +597,7 @@ def test_four_loops_share_one_engine() -> None:
                         futs.append(engine.submit(kernels.keccak256, bytes([index]) * 7))
                     else:
                         futs.append(engine.submit(tagged, index, i))
-                results = await asyncio.gather(*futs)
+                results = await gather(*futs)
                 for i, r in zip(range(done, done + batch), results, strict=True):
                     if i % 4 == 3:
                         assert r == digests[index], f"loop {index}: item {i} got another loop's digest"
@@ -625,7 +613,7 @@ def test_four_loops_share_one_engine() -> None:
         loop = (uvloop.new_event_loop if index % 2 else asyncio.new_event_loop)()
         loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
         try:
-            counts[index] = loop.run_until_complete(asyncio.wait_for(body(), 600))
+            counts[index] = loop.run_until_complete(wait_for(body(), 600))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -682,7 +670,7 @@ async def test_closed_loops_with_completions_in_flight(guarded: None) -> None:
                             left_behind.append(asyncio.ensure_future(engine.submit(square, i)))
                         else:
                             left_behind.append(asyncio.ensure_future(engine.submit(kernels.keccak256, b"k")))
-                    await asyncio.sleep(0)
+                    await anyio.sleep(0)
                     assert not any(t.done() for t in left_behind)
 
                 loop.run_until_complete(submit_and_leave())
@@ -690,14 +678,14 @@ async def test_closed_loops_with_completions_in_flight(guarded: None) -> None:
 
             thread = threading.Thread(target=other_thread)
             thread.start()
-            await asyncio.to_thread(thread.join, 30)
+            await to_thread(thread.join, 30)
             await gate.wait_started()
             assert engine.stats().queue_size == left
             gate.release.set()
             # one worker, FIFO: once this completes, the dead loop's tasks have completed too
             assert await wait_for(engine.submit(kernels.noop)) == b""
             # all slots at once: only possible if the closed loop's records are reclaimed
-            results = await wait_for(asyncio.gather(*(engine.submit(square, i) for i in range(cap))))
+            results = await wait_for(gather(*(engine.submit(square, i) for i in range(cap))))
             assert results == [i * i for i in range(cap)]
             assert engine.stats().queue_size == 0
         assert _fds() <= fds + 1, "dead channels' eventfds were not closed"
@@ -712,7 +700,7 @@ async def test_closed_loops_with_completions_in_flight(guarded: None) -> None:
             async def go() -> None:
                 left_behind = [asyncio.ensure_future(engine.submit(gate))]
                 left_behind += [asyncio.ensure_future(engine.submit(kernels.spin, 1000)) for _ in range(10)]
-                await asyncio.sleep(0)
+                await anyio.sleep(0)
                 assert not any(t.done() for t in left_behind)
 
             loop.run_until_complete(go())
@@ -720,7 +708,7 @@ async def test_closed_loops_with_completions_in_flight(guarded: None) -> None:
 
         thread = threading.Thread(target=leave_queued)
         thread.start()
-        await asyncio.to_thread(thread.join, 30)
+        await to_thread(thread.join, 30)
         await gate.wait_started()
         gate.release.set()
     assert not engine.running

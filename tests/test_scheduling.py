@@ -6,12 +6,13 @@ import asyncio
 import os
 import threading
 
+import anyio
 import pytest
 
 import aioultra
 from aioultra import kernels
 
-from .helpers import loop_thread_on, wait_for
+from .helpers import gather, loop_thread_on, spawner, to_thread, until, wait_for
 
 pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs")
 
@@ -60,7 +61,7 @@ async def test_unpinned_when_affinity_disabled() -> None:
 async def _gated_node0(engine: aioultra.Engine) -> tuple[Gate, asyncio.Future[int]]:
     gate = Gate()
     fut = asyncio.ensure_future(engine.submit(gate))
-    assert await asyncio.to_thread(gate.started.wait, 30)
+    assert await to_thread(gate.started.wait, 30)
     return gate, fut
 
 
@@ -72,13 +73,13 @@ async def test_no_cross_node_steal_below_threshold() -> None:
         with loop_thread_on(0):
             gate, gated = await _gated_node0(engine)
             tasks = [asyncio.ensure_future(engine.submit(kernels.spin, 1000)) for _ in range(300)]
-            await asyncio.sleep(0)
+            await anyio.sleep(0)
             s = engine.stats()
             assert s.nodes[0].submitted == 301 and s.nodes[1].submitted == 0  # all placed on the caller's node
             # node 1's worker is idle, but 300 load units < 0.5 * 1024: it must not take them
             assert s.nodes[1].steals_remote == 0
             gate.release.set()
-            await wait_for(asyncio.gather(gated, *tasks))
+            await wait_for(gather(gated, *tasks))
         s = engine.stats()
         assert s.nodes[1].executed == 0
         assert s.nodes[0].executed == 301
@@ -95,7 +96,7 @@ async def test_cross_node_steals_above_threshold() -> None:
             # weight 100 per task > 0.05 * 1024 = 51 units: placement alternates between nodes,
             # and node 1's worker steals node 0's queue while node 0's only worker is blocked
             try:
-                tids = await wait_for(asyncio.gather(*(engine.submit(Heavy(100)) for _ in range(20))))
+                tids = await wait_for(gather(*(engine.submit(Heavy(100)) for _ in range(20))))
                 assert not gated.done()  # every task completed while node 0 was blocked
                 assert len(set(tids)) == 1 and gate.tid not in tids  # all on node 1's only worker
             finally:
@@ -111,7 +112,7 @@ async def test_cross_node_steals_above_threshold() -> None:
 async def test_stealing_disabled_means_no_steals() -> None:
     async with aioultra.Engine(enable_work_stealing=False, spin_us=20) as engine:
         await wait_for(engine.map(kernels.spin, []))
-        await wait_for(asyncio.gather(*(engine.submit(kernels.spin, 2000) for _ in range(2000))))
+        await wait_for(gather(*(engine.submit(kernels.spin, 2000) for _ in range(2000))))
         await wait_for(engine.map(kernels.keccak256, [b"x"] * 50_000))
         s = engine.stats()
         assert s.steals == 0
@@ -130,18 +131,19 @@ async def test_same_node_steals_happen() -> None:
             started[i].set()
             assert release.wait(30)
 
-        holds = [asyncio.ensure_future(engine.submit(hold, i)) for i in range(2)]
-        try:
-            for ev in started:
-                assert await asyncio.to_thread(ev.wait, 30)
-            # 8 chunks of 8: four heavy (~25 ms each, far longer than a GIL hand-off), then four light
-            items = [bytes(1_000_000)] * 32 + [b"x"] * 32
-            mapped = asyncio.ensure_future(engine.map(kernels.keccak256, items))
-            await asyncio.sleep(0)
-            assert engine.stats().nodes[0].queue_depth == 8
-        finally:
-            release.set()
-        await wait_for(asyncio.gather(*holds, mapped))
+        holds = [engine.submit(hold, i) for i in range(2)]
+        async with spawner() as spawn:
+            try:
+                for ev in started:
+                    assert await to_thread(ev.wait, 30)
+                # 8 chunks of 8: four heavy (~25 ms each, far longer than a GIL hand-off), then four light
+                items = [bytes(1_000_000)] * 32 + [b"x"] * 32
+                mapped = spawn(engine.map(kernels.keccak256, items))
+                await until(lambda: engine.stats().queue_size == 10, what="the map's chunks queued")
+                assert engine.stats().nodes[0].queue_depth == 8
+            finally:
+                release.set()
+            await wait_for(gather(*holds, mapped))
         s = engine.stats()
         assert s.steals > 0, s
         assert s.steals == sum(w.steals_local for w in s.workers)

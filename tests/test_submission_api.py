@@ -14,7 +14,7 @@ import pytest
 import aioultra
 from aioultra import kernels
 
-from .helpers import Gate, start_loop_thread, wait_for
+from .helpers import Gate, gather, spawner, start_loop_thread, to_thread, until, wait_for
 
 
 def one_worker(**overrides: Any) -> aioultra.Engine:
@@ -40,7 +40,7 @@ async def test_submit_outside_a_running_loop_is_a_clear_error(engine: aioultra.E
         except BaseException as exc:
             errors.append(exc)
 
-    await asyncio.to_thread(from_a_plain_thread)
+    await to_thread(from_a_plain_thread)
     assert len(errors) == 1 and isinstance(errors[0], RuntimeError) and "running event loop" in str(errors[0])
     assert await wait_for(engine.submit(kernels.noop)) == b""
 
@@ -72,7 +72,7 @@ async def test_cancelling_the_future_cancels_the_task() -> None:
 async def test_a_timeout_cancels_the_task() -> None:
     async def cancel(fut: asyncio.Future[Any]) -> None:
         with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0):
+            with anyio.fail_after(0):
                 await fut
 
     await _cancelled_never_runs(cancel)
@@ -118,7 +118,7 @@ async def test_on_full_wait_is_fifo_and_cancellable() -> None:
         waiting[2].cancel()  # item 3 never runs
         assert engine.stats().queue_size == 2
         gate.release.set()
-        await wait_for(asyncio.gather(running, first, *waiting, return_exceptions=True))
+        await wait_for(gather(running, first, *waiting, return_exceptions=True))
         assert order == [0, 1, 2, 4, 5, 6, 7]
         assert waiting[2].cancelled()
         with pytest.raises(aioultra.InvalidTask, match="on_full"):
@@ -134,7 +134,7 @@ async def test_engine_wide_on_full_wait_and_a_per_call_raise() -> None:
         with pytest.raises(aioultra.QueueFull):
             engine.submit(kernels.noop, on_full="raise")
         gate.release.set()
-        assert await wait_for(asyncio.gather(*futures)) == [b""] * 20
+        assert await wait_for(gather(*futures)) == [b""] * 20
         assert await wait_for(running) == "gate"
 
 
@@ -155,11 +155,11 @@ async def test_a_waiter_on_another_loop_gets_a_slot_freed_here() -> None:
             result["digest"] = await fut
 
         thread = start_loop_thread(other)
-        assert await asyncio.to_thread(waiting.wait, 30)
+        assert await to_thread(waiting.wait, 30)
         gate.release.set()
         assert await wait_for(running) == "gate"
         assert await wait_for(mine) == b""
-        await asyncio.to_thread(thread.join, 30)
+        await to_thread(thread.join, 30)
         assert result["digest"] == await wait_for(engine.submit(kernels.keccak256, b"x"))
 
 
@@ -168,12 +168,12 @@ async def test_submit_many_returns_futures_in_order(engine: aioultra.Engine) -> 
     items = [bytes([i % 256]) * i for i in range(300)]
     futures = engine.submit_many(kernels.keccak256, items)
     assert len(futures) == 300 and all(isinstance(f, aioultra.TaskFuture) for f in futures)
-    assert await wait_for(asyncio.gather(*futures)) == [await engine.submit(kernels.keccak256, x) for x in items]
+    assert await wait_for(gather(*futures)) == [await engine.submit(kernels.keccak256, x) for x in items]
     assert engine.stats().tasks_submitted - before == 600
     squares = engine.submit_many(lambda x: x * x, range(10))
-    assert await wait_for(asyncio.gather(*squares)) == [x * x for x in range(10)]
+    assert await wait_for(gather(*squares)) == [x * x for x in range(10)]
     spins = engine.submit_many(kernels.spin, [100, 200])
-    assert await wait_for(asyncio.gather(*spins)) == [b"", b""]
+    assert await wait_for(gather(*spins)) == [b"", b""]
     assert engine.submit_many(kernels.noop, []) == []
 
 
@@ -195,7 +195,7 @@ async def test_submit_many_on_full_raise_cancels_what_it_queued() -> None:
             engine.submit_many(kernels.spin, [1000] * 10)
         waited = engine.submit_many(kernels.spin, [1000] * 10, on_full="wait")
         gate.release.set()
-        assert await wait_for(asyncio.gather(*waited)) == [b""] * 10
+        assert await wait_for(gather(*waited)) == [b""] * 10
         assert await wait_for(running) == "gate"
         s = engine.stats()
         assert s.tasks_cancelled == 3 and s.tasks_completed == 11, s
@@ -269,15 +269,16 @@ async def test_aclose_drains_submissions_waiting_on_another_loop() -> None:
     async def other() -> None:
         futures = [engine.submit(kernels.spin, 1000, on_full="wait") for _ in range(3)]
         waiting.set()
-        result["out"] = await asyncio.gather(*futures, return_exceptions=True)
+        result["out"] = await gather(*futures, return_exceptions=True)
 
     thread = start_loop_thread(other)
-    assert await asyncio.to_thread(waiting.wait, 30)
-    closing = asyncio.ensure_future(engine.aclose())
-    await asyncio.sleep(0)
-    gate.release.set()
-    await wait_for(closing)
-    await asyncio.to_thread(thread.join, 30)
+    assert await to_thread(waiting.wait, 30)
+    async with spawner() as spawn:
+        closing = spawn(engine.aclose())
+        await until(lambda: not engine.running, what="aclose to start")
+        gate.release.set()
+        await wait_for(closing)
+    await to_thread(thread.join, 30)
     assert await wait_for(running) == "gate" and await wait_for(mine) == b""
     assert result["out"] == [b""] * 3
 
@@ -295,7 +296,7 @@ async def test_a_waiter_gets_the_slots_of_a_loop_that_closed() -> None:
             engine.submit(kernels.spin, 1_000)
 
         thread = start_loop_thread(leave_in_flight)
-        await asyncio.to_thread(thread.join, 30)
+        await to_thread(thread.join, 30)
         assert await wait_for(engine.submit(kernels.noop, on_full="wait"), 10) == b""
 
 
@@ -311,11 +312,11 @@ async def test_submit_many_waiting_does_not_miss_a_slot_freed_meanwhile() -> Non
     async def other() -> None:
         futures = [engine.submit(gate), engine.submit(kernels.noop)]
         held.set()
-        await asyncio.gather(*futures)
+        await gather(*futures)
         drained.set()
 
     thread = start_loop_thread(other)
-    assert await asyncio.to_thread(held.wait, 30)
+    assert await to_thread(held.wait, 30)
     original = engine._retry_after_full
 
     def free_the_slots_meanwhile() -> bool:
@@ -326,8 +327,8 @@ async def test_submit_many_waiting_does_not_miss_a_slot_freed_meanwhile() -> Non
 
     engine._retry_after_full = free_the_slots_meanwhile  # type: ignore[method-assign]
     futures = engine.submit_many(kernels.noop, [b""] * 3, on_full="wait")
-    assert await wait_for(asyncio.gather(*futures), 10) == [b""] * 3
-    await asyncio.to_thread(thread.join, 30)
+    assert await wait_for(gather(*futures), 10) == [b""] * 3
+    await to_thread(thread.join, 30)
     await wait_for(engine.aclose())
 
 
@@ -337,16 +338,17 @@ async def test_cancel_pending_fails_the_waiting_submissions() -> None:
     gate = Gate()
     running = engine.submit(gate)
     await gate.wait_started()
-    engine.submit(kernels.noop)  # the pool is full
+    filler = engine.submit(kernels.noop)  # the pool is full
     ran: list[int] = []
     waiting = [engine.submit(ran.append, i, on_full="wait") for i in range(3)]
-    closing = asyncio.ensure_future(engine.aclose(cancel_pending=True))
-    await asyncio.sleep(0)
-    gate.release.set()
-    await wait_for(closing)
+    async with spawner() as spawn:
+        closing = spawn(engine.aclose(cancel_pending=True))
+        await until(lambda: not engine.running, what="aclose to start")  # it has failed the waiting ones
+        gate.release.set()
+        await wait_for(closing)
     assert await wait_for(running) == "gate"
-    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
-    assert all(isinstance(o, aioultra.EngineClosed) for o in outcomes), outcomes
+    outcomes = await gather(filler, *waiting, return_exceptions=True)
+    assert all(isinstance(o, aioultra.EngineClosed) for o in outcomes), outcomes  # the filler: queued, never run
     assert ran == []
 
 
@@ -364,7 +366,7 @@ async def test_waiting_python_jobs_of_a_closed_loop_are_forgotten() -> None:
             ids.extend(f._id for f in (engine.submit(len, b"x", on_full="wait") for _ in range(3)))
 
         thread = start_loop_thread(wait_then_leave)
-        await asyncio.to_thread(thread.join, 30)
+        await to_thread(thread.join, 30)
         gate.release.set()
         assert await wait_for(running) == "gate"
     assert len(ids) == 3 and not any(i in _bridge._py_jobs for i in ids)
@@ -385,17 +387,19 @@ async def test_map_chunks_queue_behind_earlier_waiters() -> None:
 
     first = engine.submit(mine)
     thread = start_loop_thread(other)
-    assert await asyncio.to_thread(held.wait, 30)
+    assert await to_thread(held.wait, 30)
     order: list[str] = []
     waiter = engine.submit(order.append, "waiting submit", on_full="wait")
     theirs.release.set()
     assert drained.wait(30)  # a slot is free; this loop has not run its drain (the kick) yet
-    mapped = asyncio.ensure_future(engine.map(order.append, ["map item"]))
-    await wait_for(asyncio.gather(waiter, mapped))
+    async with spawner() as spawn:
+        # (on trio the drain of the kick may come first: then the waiter is queued first anyway)
+        mapped = spawn(engine.map(order.append, ["map item"]))
+        await wait_for(gather(waiter, mapped))
     assert order == ["waiting submit", "map item"]
     mine.release.set()
     await wait_for(first)
-    await asyncio.to_thread(thread.join, 30)
+    await to_thread(thread.join, 30)
     await wait_for(engine.aclose())
 
 

@@ -12,7 +12,7 @@ from Crypto.Hash import keccak
 import aioultra
 from aioultra import kernels
 
-from .helpers import wait_for
+from .helpers import gather, wait_for
 
 
 def add(a: int, b: int, *, scale: int = 1) -> int:
@@ -86,7 +86,7 @@ async def test_noop_and_spin(engine: aioultra.Engine) -> None:
 
 async def test_many_concurrent_in_order_results(engine: aioultra.Engine) -> None:
     inputs = [bytes([i % 256]) * (i % 200) for i in range(3000)]
-    results = await wait_for(asyncio.gather(*(engine.submit(kernels.keccak256, d) for d in inputs)))
+    results = await wait_for(gather(*(engine.submit(kernels.keccak256, d) for d in inputs)))
     assert results == [keccak_ref(d) for d in inputs]
     stats = engine.stats()
     assert stats.tasks_submitted == stats.tasks_completed + stats.tasks_failed
@@ -134,7 +134,7 @@ async def test_stop_iteration_is_delivered_as_runtime_error(engine: aioultra.Eng
     with pytest.raises(RuntimeError, match="StopIteration") as info:
         await wait_for(engine.submit(next, iter([])))
     assert isinstance(info.value.__cause__, StopIteration)
-    assert await wait_for(asyncio.gather(*others)) == list(range(50))
+    assert await wait_for(gather(*others)) == list(range(50))
     assert await wait_for(engine.submit(add, 1, 1)) == 2
 
 

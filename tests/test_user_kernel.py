@@ -8,7 +8,6 @@ bad from_pointer arguments. The engine keeps serving after every error.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import sys
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import pytest
 import aioultra
 from aioultra import kernels
 
-from .helpers import wait_for
+from .helpers import gather, wait_for
 
 MODULE = "aioultra_test_userkern"
 INLINE = 64  # AIO_INLINE_OUT: outputs up to this size live in the task record
@@ -166,7 +165,7 @@ async def test_reverse_output_paths(
 async def test_concurrent_submits(engine: aioultra.Engine, userkern: UserModule, out_size: int) -> None:
     k = reverse_kernel(userkern, out_size)
     inputs = [bytes([i % 251]) * (i % 17) for i in range(300)]
-    outs = await wait_for(asyncio.gather(*(engine.submit(k, d) for d in inputs)))
+    outs = await wait_for(gather(*(engine.submit(k, d) for d in inputs)))
     assert outs == [d[::-1] for d in inputs]
 
 
@@ -193,7 +192,7 @@ async def test_ctx_int_address_and_separate_contexts(engine: aioultra.Engine, us
         u.addr("add_ctx"), name="add_b", out_size=8, ctx=int(u.ffi.cast("uintptr_t", b)), keepalive=b
     )
     inputs = [bytes([i % 256]) * (i % 5) for i in range(100)]
-    got = await wait_for(asyncio.gather(*(engine.submit(k, d) for d in inputs for k in (ka, kb))))
+    got = await wait_for(gather(*(engine.submit(k, d) for d in inputs for k in (ka, kb))))
     want = [ctx_result(d, c) for d in inputs for c in (1000, -1)]
     assert got == want
 

@@ -5,7 +5,6 @@ stressed in C (csrc/tests/stress_engine.c)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -13,21 +12,22 @@ import textwrap
 import threading
 from collections.abc import Callable
 
+import anyio
 import pytest
 
 import aioultra
 from aioultra import _ffi, kernels
 
-from .helpers import Gate, loop_thread_on, wait_for
+from .helpers import Gate, gather, loop_thread_on, wait_for
 
 two_cpus = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs")
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
     """Poll a condition on the engine's counters (each poll yields to the loop)."""
-    async with asyncio.timeout(timeout):
+    with anyio.fail_after(timeout):
         while not predicate():
-            await asyncio.sleep(0.0005)
+            await anyio.sleep(0.0005)
 
 
 def all_parked(engine: aioultra.Engine) -> Callable[[], bool]:
@@ -63,7 +63,7 @@ async def test_bursts_that_wait_on_their_tail_complete(workers_on_one_cpu: bool)
             await wait_until(all_parked(engine))
             burst = Burst(size)
             futures = [engine.submit(burst.waiter) for _ in range(size - 1)] + [engine.submit(burst.last)]
-            results = await wait_for(asyncio.gather(*futures))
+            results = await wait_for(gather(*futures))
             assert all(results), f"a burst of {size}: the last task did not start while workers were idle"
 
 
@@ -96,7 +96,7 @@ async def test_late_cancel_of_a_reused_record_does_nothing() -> None:
     """Review finding 7: aio_task_cancel wrote through a raw pointer to a record that may have
     been recycled; a late cancel then cancelled an unrelated task."""
     async with aioultra.Engine(workers_per_numa_node=1, numa_enabled=False, queue_capacity=2, spin_us=0) as engine:
-        ch = engine._channels[asyncio.get_running_loop()]
+        _loop, ch = engine._current_channel()
         first = engine.submit(kernels.noop)  # queued in the call
         (job,) = ch.pending.values()
         stale_task, stale_id = job._task, job._id
