@@ -46,16 +46,22 @@ class ForeignLoop(asyncio.AbstractEventLoop):
         raise NotImplementedError
 
 
+_trio_loop: Callable[[], asyncio.AbstractEventLoop | None] | None = None  # _trio.current_loop, once trio is in use
+
+
 def current_loop() -> asyncio.AbstractEventLoop | None:
     """The loop this thread runs: asyncio's (or uvloop's), the trio run's view, or None."""
+    global _trio_loop
     loop = _get_running_loop()
     if loop is not None:
         return loop
-    if "trio" in sys.modules:
+    if _trio_loop is None:
+        if "trio" not in sys.modules:
+            return None
         from . import _trio
 
-        return _trio.current_loop()
-    return None
+        _trio_loop = _trio.current_loop
+    return _trio_loop()
 
 
 def running_loop() -> asyncio.AbstractEventLoop:

@@ -19,7 +19,8 @@
 #   variants  default: plain tsan asan ubsan-clang
 # Environment: CC (default gcc; ubsan-clang always uses clang), CTEST_TIMEOUT (seconds per
 #   program; default by mode), CTEST_ENGINE_SEED (seed of stress_engine, default 1),
-#   CTEST_KEEP_GOING=1 (run every step and fail at the end instead of failing fast).
+#   CTEST_KEEP_GOING=1 (run every step and fail at the end instead of failing fast),
+#   CTEST_JOBS (compilers run at once, default nproc).
 # Binaries go to build/ctest/<variant>/. Fails fast, with the failing step named.
 set -euo pipefail
 
@@ -174,6 +175,7 @@ export TSAN_OPTIONS="halt_on_error=1 exitcode=66${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:exitcode=68${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=67${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
+JOBS=${CTEST_JOBS:-$(nproc)}
 T_ALL=$(now)
 SUMMARY=()
 echo "ctest.sh: mode=$MODE variants=${VARIANTS[*]} cc=$($CC --version | head -n1) cpus=$(nproc)"
@@ -192,18 +194,30 @@ for variant in "${VARIANTS[@]}"; do
     read -r -a vflags <<<"$(flags_for "$variant")"
     vcc=$(cc_for "$variant")
     if [ "$vcc" != "$CC" ]; then echo "== [$variant] cc=$($vcc --version | head -n1)"; fi
+    # the variant's programs compile in parallel (JOBS at a time); their output is shown in order
     built=()
+    pids=()
+    t0=$(now)
     for prog in "${PROGRAMS[@]}"; do
         read -r -a srcs <<<"$(sources_for "$prog")"
+        while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+        "$vcc" "${vflags[@]}" "${COMMON[@]}" "${srcs[@]}" -o "$out/$prog" >"$out/$prog.build.log" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${!PROGRAMS[@]}"; do
+        prog=${PROGRAMS[$i]}
         echo "== [$variant] build $prog"
-        t0=$(now)
-        if ! "$vcc" "${vflags[@]}" "${COMMON[@]}" "${srcs[@]}" -o "$out/$prog"; then
+        rc=0
+        wait "${pids[$i]}" || rc=$?
+        cat "$out/$prog.build.log"
+        if [ "$rc" -ne 0 ]; then
+            read -r -a srcs <<<"$(sources_for "$prog")"
             fail "[$variant] build of $prog: $vcc ${vflags[*]} ${COMMON[*]} ${srcs[*]} -o $out/$prog"
             continue
         fi
         built+=("$prog")
-        SUMMARY+=("$(printf '%-11s %-18s build %6ss' "$variant" "$prog" "$(elapsed "$t0")")")
     done
+    SUMMARY+=("$(printf '%-11s %-18s build %6ss  (%s programs, %s at a time)' "$variant" "*" "$(elapsed "$t0")" "${#PROGRAMS[@]}" "$JOBS")")
     for prog in ${built[@]+"${built[@]}"}; do
         read -r -a pargs <<<"$(args_for "$MODE" "$variant" "$prog")"
         echo "== [$variant] run $out/$prog ${pargs[*]:-}"

@@ -18,6 +18,7 @@ from aioultra.bench import shapes, targets
 from aioultra.bench.pacer import Pacer
 
 
+@pytest.mark.main_python  # the bench CLI end to end, 10-20 s: once, in the main Python's pass
 def test_bench_quick_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
@@ -141,6 +142,7 @@ def check_shapes_suite(suite: dict[str, Any]) -> None:
     assert cpu["workers_by_tid"] and all(tid > 0 for tid in cpu["worker_tids"])
 
 
+@pytest.mark.main_python  # the bench CLI end to end, 10-20 s: once, in the main Python's pass
 def test_bench_shapes_quick_json(tmp_path: Path) -> None:
     out = tmp_path / "shapes.json"
     plots = tmp_path / "plots"
@@ -293,6 +295,36 @@ async def test_eth_suite_tiny() -> None:
     assert s["txs"] == eth.TINY.txs and s["signs"] > 0
     assert all(v > 0 for k, v in s.items() if k.endswith("_us"))
     assert len(targets.evaluate_eth(s, "loop")) == 3
+
+
+def test_trio_suite_tiny() -> None:
+    """The trio suite in its own trio.run: every shape and path, ratios against to_thread with
+    the same work (1.0 for to_thread itself), the floor of each pause."""
+    from aioultra.bench import trio_run
+    from aioultra.bench.common import Progress
+
+    s = trio_run.run_suite(trio_run.TINY, Progress(trio_run.STEPS))
+    assert list(s["shapes"]) == ["pause 0", "pause 1ms", f"burst {trio_run.BURST}"]
+    for name, shape in s["shapes"].items():
+        assert set(shape["paths"]) == set(trio_run.BASELINE), name
+        for path, r in shape["paths"].items():
+            assert r["p50_us"] > 0 and r["p99_us"] >= r["p50_us"], (name, path)
+            if path == trio_run.BASELINE[path]:
+                assert r["p50_x_to_thread"] == 1.0
+        assert (shape["floor"] is None) == name.startswith("burst")
+    assert s["shapes"]["pause 0"]["floor"]["same_cpu"]["p50_us"] > 0
+    samples = s["shapes"][f"burst {trio_run.BURST}"]["paths"]["submit(noop)"]["n"]
+    assert samples == trio_run.ROUNDS * max(1, trio_run.TINY.bursts // trio_run.ROUNDS) * trio_run.BURST
+
+
+def test_bench_trio_only_excludes_the_other_only_flags() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "aioultra.bench", "--trio-only", "--eth-only"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "--trio-only excludes" in proc.stderr
 
 
 def test_bench_rejects_no_loop() -> None:

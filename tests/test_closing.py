@@ -3,7 +3,7 @@ loop keeps running (a 10 ms ticker measures it), aclose(timeout=) returns in tim
 running tasks to finish in the background, and leaving ``async with`` by an exception cancels
 what is queued.
 
-The ticker's gaps are compared with the running task's length (1 s), not with a tight bound: the
+The ticker's gaps are compared with the running task's length (JOB_S), not with a tight bound: the
 machine is shared, and a blocked loop shows a gap of the task's whole length. "Returned in time"
 is checked as behaviour: the stop thread was still joining the running task when aclose returned."""
 
@@ -23,8 +23,8 @@ from aioultra import kernels
 
 from .helpers import Gate, spawner, to_thread, until, wait_for
 
-JOB_S = 1.0
-BLOCKED_S = 0.5  # a gap this long means the loop was blocked (the job runs 1 s)
+JOB_S = 0.5
+BLOCKED_S = 0.25  # a gap this long means the loop was blocked (the job runs 0.5 s)
 
 
 class Ticker:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import importlib.util
 import json
 import os
 import platform
@@ -18,7 +19,7 @@ from typing import Any
 import aioultra
 from aioultra import kernels
 
-from . import cluster, eth, executor, overhead, shapes, submission, targets
+from . import cluster, eth, executor, overhead, shapes, submission, targets, trio_run
 from .common import Progress, percentile
 
 
@@ -218,6 +219,8 @@ def _print_report(report: dict[str, Any]) -> None:
         eth.print_suite(report["eth"])
     if "cluster" in report:
         cluster.print_suite(report["cluster"])
+    if "trio" in report:
+        trio_run.print_suite(report["trio"])
     if "map" in report:
         print("\n== map throughput (items/s) ==")
         for name, tp in report["map"].items():
@@ -229,7 +232,8 @@ def _print_report(report: dict[str, Any]) -> None:
             overhead.print_suite(loop_kind, suite["metrics"])
         if "shapes" in suite:
             shapes.print_suite(loop_kind, suite["shapes"])
-    print("\nratios (x) are against run_in_executor(ThreadPoolExecutor) measured in the same run")
+    if any(report["loops"].values()):
+        print("\nratios (x) are against run_in_executor(ThreadPoolExecutor) measured in the same run")
     if any("shapes" in suite for suite in report["loops"].values()):
         print(
             "shapes: 'x rie' is against run_in_executor with the same work (noop or the same C spin); 'x floor' "
@@ -270,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         help="only aioultra.cluster on a local 2-node Ray cluster against one local engine (needs Ray)",
     )
     parser.add_argument("--cluster", action="store_true", help="add the cluster suite to the run (needs Ray)")
+    parser.add_argument(
+        "--trio-only", action="store_true", help="only the trio suite (the engine under trio.run against to_thread)"
+    )
+    parser.add_argument("--no-trio", action="store_true", help="skip the trio suite")
     parser.add_argument(
         "--plot",
         metavar="DIR",
@@ -313,16 +321,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--eth-only excludes the other --*-only flags and --no-eth")
     if args.cluster_only and (args.shapes_only or args.submission_only or args.metrics_only or args.eth_only):
         parser.error("--cluster-only excludes the other --*-only flags")
+    if args.trio_only and (
+        args.shapes_only or args.submission_only or args.metrics_only or args.eth_only or args.cluster_only
+    ):
+        parser.error("--trio-only excludes the other --*-only flags")
+    has_trio = importlib.util.find_spec("trio") is not None
+    if args.trio_only and not has_trio:
+        parser.error("--trio-only needs trio: pip install 'aioultra[bench]'")
     counts = shapes.QUICK if args.quick else shapes.FULL
-    only = args.shapes_only or args.submission_only or args.metrics_only or args.eth_only or args.cluster_only
+    only = (
+        args.shapes_only or args.submission_only or args.metrics_only or args.eth_only or args.cluster_only
+    ) or args.trio_only
     classic = not only
     with_map = classic and not args.no_map
-    other_only = args.eth_only or args.cluster_only
+    other_only = args.eth_only or args.cluster_only or args.trio_only
     with_shapes = not args.no_shapes and not args.submission_only and not args.metrics_only and not other_only
     with_submission = not args.no_submission and not args.shapes_only and not args.metrics_only and not other_only
     with_metrics = not args.no_metrics and not args.shapes_only and not args.submission_only and not other_only
     with_eth = (classic and not args.no_eth) or args.eth_only
     with_cluster = args.cluster or args.cluster_only
+    with_trio = (classic and not args.no_trio and has_trio) or args.trio_only
     if args.plot and not with_shapes:
         parser.error("--plot draws the traffic-shape suite: it cannot be combined with skipping it")
     total = (len(loops) * 10 + 2 if classic else 0) + (4 if with_map else 0)
@@ -330,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     total += len(loops) * overhead.STEPS if with_metrics else 0
     total += eth.STEPS if with_eth else 0
     total += cluster.STEPS if with_cluster else 0
+    total += trio_run.STEPS if with_trio else 0
     progress = Progress(total + (len(loops) * submission.STEPS if with_submission else 0))
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.platform()}, "
@@ -365,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     if with_cluster:
         cluster_counts = cluster.QUICK if args.quick else cluster.FULL
         report["cluster"] = _run_loop(eth_loop, lambda: cluster.run_suite(cluster_counts, progress))
+    if with_trio:
+        report["trio"] = trio_run.run_suite(trio_run.QUICK if args.quick else trio_run.FULL, progress)
     report["targets"] = (
         targets.evaluate(report["loops"])
         + targets.evaluate_submission(report["loops"])
