@@ -3,16 +3,20 @@ loop keeps running (a 10 ms ticker measures it), aclose(timeout=) returns in tim
 running tasks to finish in the background, and leaving ``async with`` by an exception cancels
 what is queued.
 
-The ticker's gaps are compared with the running task's length (JOB_S), not with a tight bound: the
-machine is shared, and a blocked loop shows a gap of the task's whole length. "Returned in time"
-is checked as behaviour: the stop thread was still joining the running task when aclose returned."""
+The issue's bound: a 10 ms ticker never gaps more than GAP_S (20 ms) during an aclose. A blocked
+loop shows a gap of the running task's whole length (JOB_S) every time; the shared machine's
+noise shows an occasional long tick. So a gap of BLOCKED_S or more fails at once, and one over
+GAP_S fails only if it happens again: the test runs up to TRIES times (``@gap_bounded``).
+"Returned in time" is checked as behaviour: the stop thread was still joining the running task
+when aclose returned."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -25,6 +29,28 @@ from .helpers import Gate, spawner, to_thread, until, wait_for
 
 JOB_S = 0.5
 BLOCKED_S = 0.25  # a gap this long means the loop was blocked (the job runs 0.5 s)
+GAP_S = 0.02  # the largest gap allowed between 10 ms ticks
+TRIES = 3
+
+
+class LongGap(AssertionError):
+    """A gap over GAP_S, too short for a blocked loop: noise unless it repeats."""
+
+
+def gap_bounded(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., Coroutine[Any, Any, None]]:
+    """Run ``test`` again (TRIES runs in all) while its ticker reports a LongGap; each run makes
+    its own engine."""
+
+    @functools.wraps(test)
+    async def run(*args: Any, **kwargs: Any) -> None:
+        for attempt in range(1, TRIES + 1):
+            try:
+                return await test(*args, **kwargs)
+            except LongGap:
+                if attempt == TRIES:
+                    raise
+
+    return run
 
 
 class Ticker:
@@ -57,6 +83,12 @@ class Ticker:
         suppressed: bool | None = await self._group.__aexit__(*exc)
         assert exc[0] is not None or self.ticks > 0, "the ticker never ran"  # else a gap could hide
         return suppressed
+
+    def check(self) -> None:
+        """Fail on a blocked loop (a gap of BLOCKED_S or more); LongGap over GAP_S."""
+        assert self.max_gap < BLOCKED_S, f"the loop was blocked for {self.max_gap * 1000:.1f} ms"
+        if self.max_gap > GAP_S:
+            raise LongGap(f"a {self.max_gap * 1000:.1f} ms gap between 10 ms ticks")
 
 
 def python_job(started: threading.Event) -> str:
@@ -93,6 +125,7 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> No
 
 
 @pytest.mark.parametrize("kind", ["python", "kernel"])
+@gap_bounded
 async def test_cancelling_close_joins_off_the_loop(kind: str) -> None:
     """aclose(cancel_pending=True) with a task running: it waits for it without blocking."""
     engine = one_worker()
@@ -102,7 +135,7 @@ async def test_cancelling_close_joins_off_the_loop(kind: str) -> None:
     async with Ticker() as ticker:
         await wait_for(engine.aclose(cancel_pending=True))
         assert job.done()  # it waited for the running job (asynchronously)
-    assert ticker.max_gap < BLOCKED_S, ticker.max_gap
+    ticker.check()
     result = await wait_for(job)
     assert result == ("done" if kind == "python" else b"")
     for f in queued:
@@ -113,6 +146,7 @@ async def test_cancelling_close_joins_off_the_loop(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["python", "kernel"])
+@gap_bounded
 async def test_interrupted_close_stops_in_the_background(kind: str) -> None:
     """wait_for(engine.aclose(), 0.1): the close is interrupted; the stop goes on in
     the background and the loop is never blocked."""
@@ -127,13 +161,14 @@ async def test_interrupted_close_stops_in_the_background(kind: str) -> None:
         assert await wait_for(job) == ("done" if kind == "python" else b"")
         await to_thread(engine._stopper.thread.join, 30)
         await wait_until(lambda: engine._ptr is None)  # its channel's close ran on this loop
-    assert ticker.max_gap < BLOCKED_S, ticker.max_gap
+    ticker.check()
     assert not engine.running
     assert engine.stats().tasks_completed == 1
     await wait_for(engine.aclose())  # a second close returns
 
 
 @pytest.mark.parametrize("kind", ["python", "kernel"])
+@gap_bounded
 async def test_close_with_timeout_returns_in_time(kind: str) -> None:
     engine = one_worker()
     await engine.start()
@@ -156,7 +191,7 @@ async def test_close_with_timeout_returns_in_time(kind: str) -> None:
         assert engine._stopper is not None
         await to_thread(engine._stopper.thread.join, 30)  # the job ended: the thread joined it
         await wait_until(lambda: engine._ptr is None)
-    assert ticker.max_gap < BLOCKED_S, ticker.max_gap
+    ticker.check()
     final = engine.stats()
     assert final.tasks_completed == 1 and final.tasks_cancelled == 5
 
