@@ -99,6 +99,18 @@ class _Awaiting(Generic[T]):
         return _await_result(self.fut)
 
 
+class _AwaitingDone:
+    """Awaits until a future is done without cancelling it on a trio cancellation."""
+
+    __slots__ = ("fut",)
+
+    def __init__(self, fut: asyncio.Future[Any]) -> None:
+        self.fut = fut
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return _await_done(self.fut, False)
+
+
 class TrioFuture(asyncio.Future[T]):
     """An asyncio future on a :class:`TrioLoop`, awaitable from trio tasks."""
 
@@ -283,15 +295,3 @@ class TrioLoop(ForeignLoop):
         with handle.scope:
             await trio.sleep(delay)
             self._run_one(callback, args, context)
-
-
-class _AwaitingDone:
-    """Awaits until a future is done without cancelling it on a trio cancellation."""
-
-    __slots__ = ("fut",)
-
-    def __init__(self, fut: asyncio.Future[Any]) -> None:
-        self.fut = fut
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return _await_done(self.fut, False)

@@ -87,6 +87,44 @@ async def test_an_anyio_cancel_scope_cancels_the_task() -> None:
     await _cancelled_never_runs(cancel)
 
 
+@pytest.mark.asyncio_only("asyncio's own timeouts")
+@pytest.mark.parametrize("how", ["wait_for", "timeout", "gather"])
+async def test_asyncio_timeouts_and_gather_cancel_the_task(how: str) -> None:
+    async def cancel(fut: asyncio.Future[Any]) -> None:
+        if how == "wait_for":
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(fut, 0)
+        elif how == "timeout":
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0):
+                    await fut
+        else:  # a cancelled gather cancels its children
+            outer = asyncio.gather(fut)
+            await asyncio.sleep(0)
+            outer.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await outer
+
+    await _cancelled_never_runs(cancel)
+
+
+@pytest.mark.asyncio_only("asyncio's own helpers over TaskFutures")
+async def test_task_futures_in_asyncio_helpers(engine: aioultra.Engine) -> None:
+    """gather, wait, as_completed and shield take TaskFutures as any asyncio future."""
+    assert await asyncio.wait_for(asyncio.gather(*(engine.submit(abs, -i) for i in range(50))), 30) == list(range(50))
+    failing = [engine.submit(int, "x"), engine.submit(kernels.noop)]
+    got = await asyncio.wait_for(asyncio.gather(*failing, return_exceptions=True), 30)
+    assert isinstance(got[0], ValueError) and got[1] == b""
+    done, pending = await asyncio.wait([engine.submit(kernels.noop) for _ in range(5)], timeout=30)
+    assert len(done) == 5 and not pending
+    finished = [await f for f in asyncio.as_completed([engine.submit(abs, -i) for i in range(5)], timeout=30)]
+    assert sorted(finished) == list(range(5))
+    shielded = engine.submit(abs, -7)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(shielded), 0)  # the shield is cancelled, not the task
+    assert await asyncio.wait_for(shielded, 30) == 7
+
+
 async def test_async_callables_are_rejected_at_the_call(engine: aioultra.Engine) -> None:
     async def coro_fn() -> int:
         return 1
