@@ -325,13 +325,16 @@ async def _loop_cost(
     return out
 
 
-def ratios(shape: dict[str, Any], floor: dict[str, Any] | None) -> None:
-    """Add each path's ratios to its run_in_executor baseline and to the same-CPU floor."""
+def ratios(
+    shape: dict[str, Any], floor: dict[str, Any] | None, baseline: dict[str, str] = BASELINE, against: str = "rie"
+) -> None:
+    """Add each path's ratios to its baseline path (``p50_x_<against>``, ``p99_x_<against>``;
+    default: run_in_executor with the same work) and to the same-CPU floor."""
     same = floor["same_cpu"] if floor else None
     for name, r in shape["paths"].items():
-        base = shape["paths"][BASELINE[name]]
-        r["p50_x_rie"] = r["p50_us"] / base["p50_us"]
-        r["p99_x_rie"] = r["p99_us"] / base["p99_us"]
+        base = shape["paths"][baseline[name]]
+        r[f"p50_x_{against}"] = r["p50_us"] / base["p50_us"]
+        r[f"p99_x_{against}"] = r["p99_us"] / base["p99_us"]
         r["p50_x_floor"] = r["p50_us"] / same["p50_us"] if same else None
 
 

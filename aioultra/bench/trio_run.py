@@ -24,7 +24,7 @@ import aioultra
 from aioultra import _ffi, kernels
 
 from .common import Progress, summary
-from .shapes import measure_floor
+from .shapes import measure_floor, ratios
 
 NOOP = "submit(noop)"
 PYTHON_FN = "submit(python_fn)"
@@ -116,15 +116,6 @@ async def _bursts(paths: dict[str, Callable[[], Awaitable[Any]]], n: int, rng: r
     return {name: summary(x) for name, x in lat.items()}
 
 
-def _ratios(shape: dict[str, Any], floor: dict[str, Any] | None) -> None:
-    same = floor["same_cpu"] if floor else None
-    for name, r in shape["paths"].items():
-        base = shape["paths"][BASELINE[name]]
-        r["p50_x_to_thread"] = r["p50_us"] / base["p50_us"]
-        r["p99_x_to_thread"] = r["p99_us"] / base["p99_us"]
-        r["p50_x_floor"] = r["p50_us"] / same["p50_us"] if same else None
-
-
 async def _suite(counts: Counts, progress: Progress) -> dict[str, Any]:
     import trio
 
@@ -137,11 +128,11 @@ async def _suite(counts: Counts, progress: Progress) -> dict[str, Any]:
             floor = await trio.to_thread.run_sync(measure_floor, pause_us, counts.floor)
             progress.step(f"trio floor {name}")
             shape = {"floor": floor, "paths": await _single(paths, pause_us, counts.single[pause_us], rng)}
-            _ratios(shape, floor)
+            ratios(shape, floor, BASELINE, "to_thread")
             out["shapes"][name] = shape
             progress.step(f"trio {name}")
         shape = {"floor": None, "paths": await _bursts(paths, counts.bursts, rng)}
-        _ratios(shape, None)
+        ratios(shape, None, BASELINE, "to_thread")
         out["shapes"][f"burst {BURST}"] = shape
         progress.step(f"trio burst {BURST}")
     return out
