@@ -7,15 +7,29 @@ cd "$(dirname "$0")/.."
 python="$(scripts/setup-venv.sh)"
 bin="$(dirname "$python")"
 start=$SECONDS
-echo "== ruff"; "$bin/ruff" check aioultra tests examples csrc/ffi_build.py setup.py
-"$bin/ruff" format --check aioultra tests examples csrc/ffi_build.py setup.py
-echo "== mypy"; "$bin/mypy"
-echo "== C tests (plain, tsan, asan+ubsan, ubsan-clang)"; scripts/ctest.sh quick
-echo "== model check (spin)"; scripts/model.sh
-echo "== fuzz the parsing kernels"; scripts/fuzz.sh "${AIOULTRA_FUZZ_SECONDS:-20}"
-echo "== pytest"; "$python" -m pytest -q "$@"
 # Python 3.12 and 3.13 too: in CI, or with AIOULTRA_PYTHONS=all (AIOULTRA_PYTHONS=default: only this one)
-if [ "${AIOULTRA_PYTHONS:-$([ "${CI:-}" = true ] && echo all || echo default)}" = all ]; then
-    echo "== the other Pythons"; scripts/test-pythons.sh "$@"
+others=$([ "${AIOULTRA_PYTHONS:-$([ "${CI:-}" = true ] && echo all || echo default)}" = all ] && echo yes || echo no)
+if [ "$others" = yes ]; then  # their virtualenvs' dependencies install meanwhile
+    mkdir -p build
+    scripts/test-pythons.sh --deps >build/other-pythons-deps.log 2>&1 &
+    deps_pid=$!
+fi
+step() { echo "== $* (at $((SECONDS - start)) s)"; }
+step ruff; "$bin/ruff" check aioultra tests examples csrc/ffi_build.py setup.py
+"$bin/ruff" format --check aioultra tests examples csrc/ffi_build.py setup.py
+step mypy; "$bin/mypy"
+step "C tests (plain, tsan, asan+ubsan, ubsan-clang)"; scripts/ctest.sh quick
+step "model check (spin)"; scripts/model.sh
+step "fuzz the parsing kernels"; scripts/fuzz.sh "${AIOULTRA_FUZZ_SECONDS:-20}"
+step pytest; "$python" -m pytest -q "$@"
+if [ "$others" = yes ]; then
+    step "the other Pythons"
+    if ! wait "$deps_pid"; then
+        cat build/other-pythons-deps.log
+        echo "test.sh: FAILED: installing the other Pythons' test dependencies (above)" >&2
+        exit 1
+    fi
+    grep "^== " build/other-pythons-deps.log || true
+    scripts/test-pythons.sh "$@"
 fi
 echo "== all tests passed in $((SECONDS - start)) s"

@@ -6,8 +6,8 @@ strings, and random bytes into keccak256 (checked against pycryptodome). Every e
 succeeds with the right result or raises InvalidTask / TypeError / ValueError with a message;
 nothing crashes or hangs, and the engine answers a noop after every example.
 
-One engine per test function: the `bg` fixture starts it on an event loop (asyncio, then
-uvloop) running in a background thread; the sync @given tests hand coroutines to that loop.
+One engine per test function: the `bg` fixture starts it on an event loop (asyncio, uvloop, then
+a trio run) in a background thread; the sync @given tests hand coroutines to that loop.
 Library bugs found this way have regression tests at the end.
 """
 
@@ -23,13 +23,14 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
+import trio
 import uvloop
 from Crypto.Hash import keccak
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import aioultra
-from aioultra import EngineConfig, Topology, kernels
+from aioultra import EngineConfig, Topology, _loops, kernels
 from aioultra._topology import MAX_CPU_ID
 
 from .helpers import gather
@@ -64,6 +65,9 @@ class Background:
         self.loop.set_exception_handler(lambda _loop, ctx: self.errors.append(ctx))
         self.thread = threading.Thread(target=self.loop.run_forever, name="bg-loop", daemon=True)
         self.thread.start()
+        self._start(config)
+
+    def _start(self, config: dict[str, Any]) -> None:
         self.engine = aioultra.Engine(**{"spin_us": 0, "queue_capacity": 256, **config})
         self.run(self.engine.start())
 
@@ -98,16 +102,54 @@ class Background:
             assert s.tasks_submitted == finished, s
             self.run(self.engine.aclose())
         finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(TIMEOUT)
-            self.loop.close()
+            self._stop()
         assert not self.errors, self.errors
 
+    def _stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(TIMEOUT)
+        self.loop.close()
 
-@pytest.fixture(params=["asyncio", "uvloop"])
+
+class TrioBackground(Background):
+    """The same on a trio run in another thread (``trio.from_thread`` runs each coroutine)."""
+
+    def __init__(self, **config: Any) -> None:
+        self.errors = []
+        ready = threading.Event()
+
+        async def main() -> None:
+            self._token = trio.lowlevel.current_trio_token()
+            self._done = trio.Event()
+            loop = _loops.running_loop()  # the run's TrioLoop: failed callbacks are reported here
+            loop.call_exception_handler = self.errors.append  # type: ignore[method-assign]
+            ready.set()
+            await self._done.wait()
+
+        self.thread = threading.Thread(target=trio.run, args=(main,), name="bg-trio", daemon=True)
+        self.thread.start()
+        assert ready.wait(TIMEOUT), "the trio run did not start"
+        self._start(config)
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = TIMEOUT) -> Any:
+        async def within() -> Any:
+            with trio.move_on_after(timeout):
+                return await coro
+            raise TimeoutError(f"no result within {timeout} s")
+
+        return trio.from_thread.run(within, trio_token=self._token)
+
+    def _stop(self) -> None:
+        trio.from_thread.run_sync(self._done.set, trio_token=self._token)
+        self.thread.join(TIMEOUT)
+
+
+@pytest.fixture(params=["asyncio", "uvloop", "trio"])
 def bg(request: pytest.FixtureRequest) -> Iterator[Background]:
-    factory = asyncio.new_event_loop if request.param == "asyncio" else uvloop.new_event_loop
-    b = Background(factory)
+    if request.param == "trio":
+        b: Background = TrioBackground()
+    else:
+        b = Background(asyncio.new_event_loop if request.param == "asyncio" else uvloop.new_event_loop)
     yield b
     b.close()
 

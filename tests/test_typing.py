@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# mypy checks against python_version = 3.11 (pyproject.toml) whichever Python runs it: once is enough
+pytestmark = pytest.mark.main_python
+
 CASES = Path(__file__).parent / "typing_cases"
 ROOT = Path(__file__).parent.parent
 
