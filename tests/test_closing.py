@@ -27,8 +27,8 @@ from aioultra import kernels
 
 from .helpers import Gate, spawner, to_thread, until, wait_for
 
-JOB_S = 0.5
-BLOCKED_S = 0.25  # a gap this long means the loop was blocked (the job runs 0.5 s)
+JOB_S = 0.3
+BLOCKED_S = 0.15  # a gap this long means the loop was blocked (the job runs 0.3 s)
 GAP_S = 0.02  # the largest gap allowed between 10 ms ticks
 TRIES = 3
 

@@ -40,9 +40,17 @@ TRUNCATED, NONCANONICAL, TX_TYPE, TX_FIELD, TRAILING = -10, -11, -12, -13, -14
 AMM_INPUT, AMM_LIQUIDITY, AMM_OVERFLOW = -20, -21, -22
 
 
+BACKENDS = 3  # each async test runs on asyncio, uvloop and trio, each run drawing its own examples
+
+
 def hyp(examples: int) -> settings:
-    """Hypothesis settings for async tests sharing the (function-scoped) engine fixture."""
-    return settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    """Hypothesis settings for async tests sharing the (function-scoped) engine fixture:
+    ``examples`` in all, spread over the backends' runs (each draws its own)."""
+    return settings(
+        max_examples=max(1, examples // BACKENDS),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
 
 
 def keccak256(data: bytes) -> bytes:
@@ -507,7 +515,7 @@ async def test_mainnet_transaction_details(engine: aioultra.Engine) -> None:
 # --- rlp_tx: random valid transactions ---------------------------------------------------
 
 
-@hyp(200)
+@hyp(400)
 @given(tx=transactions())
 async def test_random_transactions(engine: aioultra.Engine, tx: tuple[bytes, TxRecord]) -> None:
     raw, expect = tx
@@ -519,7 +527,7 @@ async def test_random_transactions(engine: aioultra.Engine, tx: tuple[bytes, TxR
     assert raw[d_off : d_off + d_len] == expect.data and raw[p_off : p_off + p_len] == expect.payload
 
 
-@hyp(40)
+@hyp(80)
 @given(txs=st.lists(transactions(), min_size=1, max_size=30))
 async def test_random_transactions_map(engine: aioultra.Engine, txs: list[tuple[bytes, TxRecord]]) -> None:
     records = await wait_for(engine.map(kernels.rlp_tx, [raw for raw, _ in txs], raw=True))
@@ -723,7 +731,7 @@ async def test_output_too_small(engine: aioultra.Engine) -> None:
     assert info.value.code == kernels.ERR_OUTCAP
 
 
-@hyp(300)
+@hyp(600)
 @given(raw=st.binary(max_size=300))
 async def test_random_bytes(engine: aioultra.Engine, raw: bytes) -> None:
     assert await kernel_result(engine, kernels.rlp_tx, raw) == ref_result(raw)
@@ -750,7 +758,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(buf)
 
 
-@hyp(300)
+@hyp(600)
 @given(raw=mutated())
 async def test_mutated_transactions(engine: aioultra.Engine, raw: bytes) -> None:
     assert await kernel_result(engine, kernels.rlp_tx, raw) == ref_result(raw)
@@ -763,7 +771,7 @@ RLP_TREES = st.recursive(
 )
 
 
-@hyp(300)
+@hyp(600)
 @given(tree=RLP_TREES, prefix=st.sampled_from([b"", b"\x01", b"\x02", b"\x03"]), wrap=st.booleans())
 async def test_structured_garbage(engine: aioultra.Engine, tree: RlpItem, prefix: bytes, wrap: bool) -> None:
     raw = prefix + rlp_encode(tree)
@@ -897,7 +905,7 @@ RESERVES = st.one_of(
 )
 
 
-@hyp(100)
+@hyp(200)
 @given(cases=st.lists(st.tuples(AMOUNTS, RESERVES, RESERVES), min_size=1, max_size=40))
 async def test_univ2_random(engine: aioultra.Engine, cases: list[tuple[int, int, int]]) -> None:
     for kernel, ref in AMM_KERNELS.values():
@@ -929,7 +937,7 @@ def pools(draw: st.DrawFn) -> tuple[int, int, int, int, int]:
     return p_in, p_out, q_in, q_out, max_in
 
 
-@hyp(150)
+@hyp(300)
 @given(pool=pools())
 async def test_univ2_backrun_matches_python(engine: aioultra.Engine, pool: tuple[int, int, int, int, int]) -> None:
     got = await kernel_result(engine, kernels.univ2_backrun, amm_input(*pool))
@@ -947,7 +955,7 @@ async def test_univ2_backrun_matches_python(engine: aioultra.Engine, pool: tuple
         assert kernels._out(y, q_in, q_out) - x == profit > 0
 
 
-@hyp(60)
+@hyp(120)
 @given(
     reserves=st.tuples(*(st.integers(1, 10**7) for _ in range(4))),
     max_in=st.integers(1, 1500),

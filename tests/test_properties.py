@@ -43,8 +43,16 @@ def examples(n: int) -> int:
     return n * SCALE
 
 
+BACKENDS = 3  # the bg fixture's loops (asyncio, uvloop, trio): each run draws its own examples
+
+
+def spread(total: int) -> int:
+    """max_examples of a bg test: ``total`` examples in all over the backends' runs."""
+    return max(1, examples(total) // BACKENDS)
+
+
 SETTINGS = settings(
-    max_examples=examples(150),
+    max_examples=spread(300),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -395,7 +403,7 @@ sizes_near_the_rate = st.sampled_from([0, 1, 135, 136, 137, 271, 272, 273, 1000,
 )
 
 
-@settings(SETTINGS, max_examples=examples(200))
+@settings(SETTINGS, max_examples=spread(400))
 @given(
     data=st.one_of(st.binary(max_size=3000), sizes_near_the_rate), kind=st.sampled_from(["bytes", "bytearray", "view"])
 )
@@ -404,7 +412,7 @@ def test_keccak256_matches_pycryptodome(bg: Background, data: bytes, kind: str) 
     assert bg.run(bg.on_loop(bg.engine.submit, kernels.keccak256, arg)) == keccak_ref(data)
 
 
-@settings(SETTINGS, max_examples=examples(60))
+@settings(SETTINGS, max_examples=spread(120))
 @given(items=st.lists(st.binary(max_size=400), max_size=60))
 def test_keccak256_map_matches_pycryptodome(bg: Background, items: list[bytes]) -> None:
     assert bg.run(bg.on_loop(bg.engine.map, kernels.keccak256, items)) == [keccak_ref(x) for x in items]
@@ -454,7 +462,7 @@ def _worker_count(config: EngineConfig) -> int:
     return sum(config.workers_per_numa_node or len(cpus) for cpus in topo.nodes)
 
 
-@settings(SETTINGS, max_examples=examples(150))
+@settings(SETTINGS, max_examples=spread(300))
 @given(overrides=st.one_of(st.dictionaries(st.sampled_from(FIELDS), config_values, min_size=1, max_size=3), plausible))
 def test_engine_config_fields(bg: Background, overrides: dict[str, Any]) -> None:
     try:

@@ -235,3 +235,25 @@ def test_outside_any_loop_the_error_names_the_supported_loops() -> None:
     with pytest.raises(RuntimeError, match="asyncio, uvloop or trio"):
         start.send(None)
     start.close()
+
+
+def raise_keyboard_interrupt() -> None:
+    raise KeyboardInterrupt("from a task")
+
+
+def test_keyboard_interrupt_from_a_task_reaches_the_trio_awaiter() -> None:
+    """A task raising KeyboardInterrupt on a worker: the trio task awaiting it gets that
+    KeyboardInterrupt (not the run), and the engine keeps serving."""
+
+    async def main() -> tuple[BaseException | None, int]:
+        async with aioultra.Engine(spin_us=0) as engine:
+            caught: BaseException | None = None
+            try:
+                await engine.submit(raise_keyboard_interrupt)
+            except KeyboardInterrupt as exc:
+                caught = exc
+            return caught, await engine.submit(square, 6)
+
+    caught, after = trio.run(main)
+    assert isinstance(caught, KeyboardInterrupt) and "from a task" in str(caught)
+    assert after == 36
