@@ -109,7 +109,8 @@ def start_loop_thread(body: Callable[[], Coroutine[Any, Any, Any]], timeout: flo
 
 class Spawned:
     """A coroutine running as a task of a :func:`spawner` group: await it for its result (or its
-    exception); ``cancel()`` cancels it (its awaiter then gets the backend's cancelled error)."""
+    exception); ``cancel()`` cancels it (its awaiter then gets ``asyncio.CancelledError``, on
+    every backend, as an asyncio task's awaiter does)."""
 
     def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
         self._coro = coro

@@ -116,14 +116,6 @@ def one_worker() -> aioultra.Engine:
     return aioultra.Engine(workers_per_numa_node=1, topology="0", spin_us=0)
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Let the loop run until ``predicate()`` (handlers of the engine's eventfds must run)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        await anyio.sleep(0.005)
-
-
 @pytest.mark.parametrize("kind", ["python", "kernel"])
 @gap_bounded
 async def test_cancelling_close_joins_off_the_loop(kind: str) -> None:
@@ -160,7 +152,7 @@ async def test_interrupted_close_stops_in_the_background(kind: str) -> None:
         assert engine._stopper.thread.is_alive()  # it returned while the job still ran
         assert await wait_for(job) == ("done" if kind == "python" else b"")
         await to_thread(engine._stopper.thread.join, 30)
-        await wait_until(lambda: engine._ptr is None)  # its channel's close ran on this loop
+        await until(lambda: engine._ptr is None, what="the core freed")  # its channel's close ran on this loop
     ticker.check()
     assert not engine.running
     assert engine.stats().tasks_completed == 1
@@ -190,7 +182,7 @@ async def test_close_with_timeout_returns_in_time(kind: str) -> None:
         assert s.tasks_submitted == 6
         assert engine._stopper is not None
         await to_thread(engine._stopper.thread.join, 30)  # the job ended: the thread joined it
-        await wait_until(lambda: engine._ptr is None)
+        await until(lambda: engine._ptr is None, what="the core freed")
     ticker.check()
     final = engine.stats()
     assert final.tasks_completed == 1 and final.tasks_cancelled == 5
