@@ -72,6 +72,9 @@ def test_bench_quick_json(tmp_path: Path) -> None:
     }
     assert all(0 < r["p50_us"] <= r["p99_us"] for r in report["executor"].values())
     assert "ratios (x) are against run_in_executor" in proc.stdout
+    # the trio suite is in the default run (trio is in the bench extra)
+    assert list(report["trio"]["shapes"]) == ["pause 0", "pause 1ms", "burst 64"]
+    assert "trio" in proc.stdout and "'x tt': against trio.to_thread.run_sync" in proc.stdout
 
 
 def test_bench_rejects_unknown_loop() -> None:
@@ -79,7 +82,7 @@ def test_bench_rejects_unknown_loop() -> None:
         [sys.executable, "-m", "aioultra.bench", "--loops", "trio"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 2
-    assert "unknown loop 'trio'" in proc.stderr
+    assert "unknown loop 'trio'" in proc.stderr and "--trio-only" in proc.stderr
 
 
 def test_bench_tune_quick(tmp_path: Path) -> None:

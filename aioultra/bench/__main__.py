@@ -1,6 +1,6 @@
 """``python -m aioultra.bench [--quick] [--json FILE] [--loops asyncio,uvloop] [--shapes-only] [--submission-only]
-[--metrics-only] [--eth-only] [--cluster-only] [--cluster] [--no-submission] [--no-metrics] [--no-eth]
-[--check-targets] [--plot DIR]``."""
+[--metrics-only] [--eth-only] [--cluster-only] [--cluster] [--trio-only] [--no-submission] [--no-metrics]
+[--no-eth] [--no-trio] [--check-targets] [--plot DIR]``."""
 
 from __future__ import annotations
 
@@ -298,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--loops names no loop: expected asyncio, uvloop or both")
     for kind in loops:
         if kind not in ("asyncio", "uvloop"):
-            parser.error(f"unknown loop {kind!r}: expected asyncio or uvloop")
+            hint = " (trio has a suite of its own: --trio-only, also in the default run)" if kind == "trio" else ""
+            parser.error(f"unknown loop {kind!r}: expected asyncio or uvloop{hint}")
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings and up
