@@ -8,7 +8,8 @@ Under ``trio.run`` (or ``anyio.run(..., backend="trio")``) each run gets one :cl
 - ``call_soon``: a ready queue run by one ``run_sync_soon`` per batch (not a syscall per
   callback); ``call_soon_threadsafe``: ``run_sync_soon`` from any thread; ``call_later``: a
   system task sleeping; ``time``: trio's clock;
-- ``is_closed``: true once the run ends (its system tasks are cancelled then).
+- ``is_closed``: true once the run ends (its system tasks are cancelled then) and its readers
+  have left their waits (then another thread may close their fds).
 
 Futures stay asyncio futures bound to this loop (the bridge resolves them exactly as on
 asyncio). Awaiting one parks the trio task until the future is done; a cancel scope that
@@ -65,6 +66,8 @@ def _await_done(fut: asyncio.Future[Any], cancel: bool) -> Generator[Any, None, 
 
     def abort(_raise_cancel: Any) -> trio.lowlevel.Abort:
         nonlocal parked
+        if fut.done():  # its wake-up is queued: the task gets the result (trio's rule for a done operation)
+            return trio.lowlevel.Abort.FAILED
         parked = False
         fut.remove_done_callback(wake)
         if cancel:
@@ -157,7 +160,8 @@ class TrioLoop(ForeignLoop):
         self._ready = collections.deque()
         self._scheduled = False  # a run_sync_soon of _run_ready is on its way
         self._in_reader = False  # a reader callback runs: the reader runs the ready queue after it
-        self._closed = False
+        self._ended = False  # the run is ending: its system tasks have been cancelled
+        self._reading = 0  # reader tasks not yet left: until then another thread must not close their fds
         self._readers: dict[int, trio.CancelScope] = {}
         trio.lowlevel.spawn_system_task(self._watch_run_end, name="aioultra.run_end")
 
@@ -165,15 +169,17 @@ class TrioLoop(ForeignLoop):
         try:
             await trio.sleep_forever()
         finally:  # the run's system tasks are cancelled when its main task returns
-            self._closed = True
+            self._ended = True
 
     # --- asyncio's loop interface -------------------------------------------------------
 
     def is_closed(self) -> bool:
-        return self._closed
+        # once closed, another thread may destroy this run's channels (closing their eventfds):
+        # only after every reader has left its wait_readable
+        return self._ended and self._reading == 0
 
     def is_running(self) -> bool:
-        return not self._closed
+        return not self._ended
 
     def get_debug(self) -> bool:
         return False
@@ -187,7 +193,7 @@ class TrioLoop(ForeignLoop):
     def call_soon(  # type: ignore[override]
         self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
     ) -> None:
-        if self._closed:
+        if self._ended:
             raise RuntimeError("the trio run of this loop has ended")
         self._ready.append((callback, args, context))
         if not self._scheduled and not self._in_reader:
@@ -238,7 +244,9 @@ class TrioLoop(ForeignLoop):
     async def gather(self, futures: Sequence[asyncio.Future[T]]) -> list[T]:
         if not futures:
             return []
-        return await _result(asyncio.gather(*futures))
+        outer = asyncio.gather(*futures)
+        outer.add_done_callback(_retrieved)  # a cancelled awaiter has left: its failure is not "never retrieved"
+        return await _result(outer)
 
     async def to_thread(self, fn: Callable[[], T]) -> T:
         return await trio.to_thread.run_sync(fn)
@@ -271,18 +279,31 @@ class TrioLoop(ForeignLoop):
     async def _read(
         self, fd: int, scope: trio.CancelScope, callback: Callable[..., Any], args: tuple[Any, ...]
     ) -> None:
-        with scope:
-            while not scope.cancel_called:
-                await trio.lowlevel.wait_readable(fd)
-                # the futures resolved by the callback wake their tasks here, without a
-                # run_sync_soon (a write to trio's wake-up socket) per batch
-                self._in_reader = True
-                try:
-                    self._run_one(callback, args, None)
-                finally:
-                    self._in_reader = False
-                if self._ready and not self._scheduled:
-                    self._run_ready()
+        self._reading += 1
+        try:
+            with scope:
+                await self._read_until_removed(fd, scope, callback, args)
+        finally:
+            self._reading -= 1
+
+    async def _read_until_removed(
+        self, fd: int, scope: trio.CancelScope, callback: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
+        while not (scope.cancel_called or self._ended):
+            await trio.lowlevel.wait_readable(fd)
+            # woken by the poller but run after remove_reader (the fd may be closed now) or
+            # after the run began to end: as on asyncio, a removed reader's callback never runs
+            if scope.cancel_called or self._ended:
+                return
+            # the futures resolved by the callback wake their tasks here, without a
+            # run_sync_soon (a write to trio's wake-up socket) per batch
+            self._in_reader = True
+            try:
+                self._run_one(callback, args, None)
+            finally:
+                self._in_reader = False
+            if self._ready and not self._scheduled:
+                self._run_ready()
 
     async def _later(
         self,
@@ -295,3 +316,8 @@ class TrioLoop(ForeignLoop):
         with handle.scope:
             await trio.sleep(delay)
             self._run_one(callback, args, context)
+
+
+def _retrieved(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()

@@ -7,6 +7,8 @@ loop at once."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import threading
 import time
 from typing import Any
@@ -257,3 +259,87 @@ def test_keyboard_interrupt_from_a_task_reaches_the_trio_awaiter() -> None:
     caught, after = trio.run(main)
     assert isinstance(caught, KeyboardInterrupt) and "from a task" in str(caught)
     assert after == 36
+
+
+def test_a_cancelled_map_leaves_no_unretrieved_error() -> None:
+    """A cancel scope around ``map``: its chunks are cancelled and nothing is reported later
+    (the gathering future's exception is retrieved though its awaiter has left)."""
+
+    def slow(x: int) -> int:
+        time.sleep(0.002)
+        return x
+
+    async def main() -> list[Any]:
+        async with aioultra.Engine(spin_us=0) as engine:
+            with reported_errors() as errors:
+                for _ in range(3):
+                    with trio.move_on_after(0.005):
+                        await engine.map(slow, range(64))
+                assert await engine.map(slow, range(4)) == [0, 1, 2, 3]  # serving
+                gc.collect()  # an unretrieved exception is reported when its future is collected
+                await trio.sleep(0.01)
+        return errors
+
+    with structlog.testing.capture_logs() as logs:
+        errors = trio.run(main)
+    assert errors == [] and [e for e in logs if e["log_level"] == "error"] == []
+
+
+def test_a_removed_reader_never_runs_its_callback() -> None:
+    """remove_reader while trio has already queued the reader's wake-up (the fd was readable):
+    as on asyncio, the callback does not run after its removal (the fd may be closed by then)."""
+    late: list[int] = []
+
+    async def main() -> int:
+        loop = _trio.current_loop()
+        assert loop is not None
+        ran = 0
+        for trial in range(50):
+            fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            removed = [False]
+
+            def readable(fd: int = fd, trial: int = trial, removed: list[bool] = removed) -> None:
+                nonlocal ran
+                ran += 1
+                if removed[0]:
+                    late.append(trial)
+                os.eventfd_read(fd)
+
+            loop.add_reader(fd, readable)
+            await trio.testing.wait_all_tasks_blocked()  # the reader waits on the fd
+            os.eventfd_write(fd, 1)
+            await trio.sleep(0)  # one scheduling pass: the poller sees the fd, the reader is woken
+            removed[0] = True
+            loop.remove_reader(fd)
+            os.close(fd)
+            await trio.sleep(0)  # the woken reader (if it had not run yet) runs now
+        return ran
+
+    ran = trio.run(main)
+    assert late == [], f"callbacks after remove_reader in trials {late} (of 50; {ran} ran in time)"
+
+
+def test_a_late_cancel_does_not_lose_a_done_result() -> None:
+    """The future completes, its wake-up is queued, then the awaiting task's scope is cancelled:
+    the task gets the result (trio's rule for an operation that has completed)."""
+
+    async def main() -> tuple[Any, bool]:
+        loop = _trio.current_loop()
+        assert loop is not None
+        fut = loop.create_future()
+        got: list[Any] = []
+        async with trio.open_nursery() as nursery:
+            scope = trio.CancelScope()
+
+            async def waiter() -> None:
+                with scope:
+                    got.append(await fut)
+
+            nursery.start_soon(waiter)
+            await trio.testing.wait_all_tasks_blocked()
+            fut.set_result(7)  # its done-callback (the wake-up) is queued
+            scope.cancel()  # before the wake-up ran
+        return got, scope.cancelled_caught
+
+    got, caught = trio.run(main)
+    assert got == [7] and not caught
