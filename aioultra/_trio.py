@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
-import threading
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -155,7 +154,6 @@ class TrioLoop(ForeignLoop):
 
     def __init__(self) -> None:
         self._token = trio.lowlevel.current_trio_token()
-        self._thread = threading.get_ident()
         self._ready: collections.deque[tuple[Callable[..., Any], tuple[Any, ...], contextvars.Context | None]]
         self._ready = collections.deque()
         self._scheduled = False  # a run_sync_soon of _run_ready is on its way

@@ -23,10 +23,6 @@ ASYNCIO_BACKENDS = [
 BACKENDS = [*ASYNCIO_BACKENDS, pytest.param(("trio", {}), id="trio")]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "asyncio_only(reason): runs on the asyncio loops only (asyncio, uvloop)")
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # a parametrize marker (read by pytest's own hook, after this one) overrides the fixture's params

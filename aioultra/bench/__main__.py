@@ -19,7 +19,7 @@ from typing import Any
 import aioultra
 from aioultra import kernels
 
-from . import cluster, eth, executor, overhead, shapes, submission, targets, trio_run
+from . import cluster, eth, executor, overhead, shapes, submission, targets
 from .common import Progress, percentile
 
 
@@ -220,6 +220,8 @@ def _print_report(report: dict[str, Any]) -> None:
     if "cluster" in report:
         cluster.print_suite(report["cluster"])
     if "trio" in report:
+        from . import trio_run  # trio is optional: imported only when its suite ran
+
         trio_run.print_suite(report["trio"])
     if "map" in report:
         print("\n== map throughput (items/s) ==")
@@ -349,7 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     total += len(loops) * overhead.STEPS if with_metrics else 0
     total += eth.STEPS if with_eth else 0
     total += cluster.STEPS if with_cluster else 0
-    total += trio_run.STEPS if with_trio else 0
+    if with_trio:
+        from . import trio_run  # trio is optional (the bench extra has it)
+
+        total += trio_run.STEPS
     progress = Progress(total + (len(loops) * submission.STEPS if with_submission else 0))
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.platform()}, "

@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import trio
+
 import aioultra
 from aioultra import _ffi, kernels
 
@@ -68,8 +70,6 @@ def _python_fn() -> int:
 
 
 def _paths(engine: aioultra.Engine) -> dict[str, Callable[[], Awaitable[Any]]]:
-    import trio
-
     spin = _ffi.spin_caller(SPIN_NS)
     return {
         NOOP: lambda: engine.submit(kernels.noop),
@@ -81,8 +81,6 @@ def _paths(engine: aioultra.Engine) -> dict[str, Callable[[], Awaitable[Any]]]:
 
 
 async def _single(paths: dict[str, Callable[[], Awaitable[Any]]], pause_us: int, n: int, rng: random.Random) -> Any:
-    import trio
-
     lat: dict[str, list[int]] = {name: [] for name in paths}
     block = max(1, n // ROUNDS)
     warm = max(2, block // 10)
@@ -98,8 +96,6 @@ async def _single(paths: dict[str, Callable[[], Awaitable[Any]]], pause_us: int,
 
 
 async def _bursts(paths: dict[str, Callable[[], Awaitable[Any]]], n: int, rng: random.Random) -> Any:
-    import trio
-
     lat: dict[str, list[int]] = {name: [] for name in paths}
     for _round, (name, call) in itertools.product(range(ROUNDS), paths.items()):
         for _ in range(max(1, n // ROUNDS)):
@@ -117,8 +113,6 @@ async def _bursts(paths: dict[str, Callable[[], Awaitable[Any]]], n: int, rng: r
 
 
 async def _suite(counts: Counts, progress: Progress) -> dict[str, Any]:
-    import trio
-
     rng = random.Random(13)
     out: dict[str, Any] = {"trio": trio.__version__, "shapes": {}}
     async with aioultra.Engine() as engine:
@@ -140,8 +134,6 @@ async def _suite(counts: Counts, progress: Progress) -> dict[str, Any]:
 
 def run_suite(counts: Counts, progress: Progress) -> dict[str, Any]:
     """The whole suite in one ``trio.run`` (needs trio installed)."""
-    import trio
-
     result: dict[str, Any] = trio.run(_suite, counts, progress)
     return result
 
