@@ -39,7 +39,8 @@ class LongGap(AssertionError):
 
 def gap_bounded(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., Coroutine[Any, Any, None]]:
     """Run ``test`` again (TRIES runs in all) while its ticker reports a LongGap; each run makes
-    its own engine."""
+    its own engine. ``ticker.check()`` comes after the test's last await of its futures: a run cut
+    short by a LongGap must leave no future whose exception nobody read (anyio fails on those)."""
 
     @functools.wraps(test)
     async def run(*args: Any, **kwargs: Any) -> None:
