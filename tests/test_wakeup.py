@@ -12,22 +12,14 @@ import textwrap
 import threading
 from collections.abc import Callable
 
-import anyio
 import pytest
 
 import aioultra
 from aioultra import _ffi, kernels
 
-from .helpers import Gate, gather, loop_thread_on, wait_for
+from .helpers import Gate, gather, loop_thread_on, until, wait_for
 
 two_cpus = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs")
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll a condition on the engine's counters (each poll yields to the loop)."""
-    with anyio.fail_after(timeout):
-        while not predicate():
-            await anyio.sleep(0.0005)
 
 
 def all_parked(engine: aioultra.Engine) -> Callable[[], bool]:
@@ -60,7 +52,7 @@ async def test_bursts_that_wait_on_their_tail_complete(workers_on_one_cpu: bool)
     topology = "0" if workers_on_one_cpu else None
     async with aioultra.Engine(workers_per_numa_node=4, topology=topology, spin_us=0) as engine:
         for size in (3, 4) * 10:
-            await wait_until(all_parked(engine))
+            await until(all_parked(engine), 10, "every worker parked")
             burst = Burst(size)
             futures = [engine.submit(burst.waiter) for _ in range(size - 1)] + [engine.submit(burst.last)]
             results = await wait_for(gather(*futures))
@@ -75,7 +67,7 @@ async def test_local_policy_wakes_the_worker_on_the_submitters_cpu(cpu: int) -> 
             index = next(w.index for w in engine.stats().workers if w.planned_cpu == cpu)
             before = [w.executed for w in engine.stats().workers]
             for _ in range(40):
-                await wait_until(all_parked(engine))
+                await until(all_parked(engine), 10, "every worker parked")
                 await wait_for(engine.submit(kernels.noop))
             ran = [w.executed - b for w, b in zip(engine.stats().workers, before, strict=True)]
             assert ran[index] >= 36, f"tasks per worker {ran}: the worker on CPU {cpu} should run them"
@@ -86,7 +78,7 @@ async def test_any_policy_spreads_wakeups() -> None:
     async with aioultra.Engine(spin_us=0, wake_policy="any") as engine:
         with loop_thread_on(0):
             for _ in range(40):
-                await wait_until(all_parked(engine))
+                await until(all_parked(engine), 10, "every worker parked")
                 await wait_for(engine.submit(kernels.noop))
             woken = [w.wakeups for w in engine.stats().workers]
             assert all(n >= 10 for n in woken), f"wake-ups per worker {woken}: round robin expected"
