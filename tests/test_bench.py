@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from aioultra import _ffi
 from aioultra.bench import shapes, targets
@@ -328,6 +329,33 @@ def test_bench_trio_only_excludes_the_other_only_flags() -> None:
         timeout=60,
     )
     assert proc.returncode == 2 and "--trio-only excludes" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--shapes-only", "--submission-only"], "--submission-only excludes the other --*-only flags"),
+        (["--metrics-only", "--cluster-only"], "--cluster-only excludes the other --*-only flags"),
+        (["--trio-only", "--shapes-only"], "--trio-only excludes the other --*-only flags"),
+        (["--shapes-only", "--no-shapes"], "--shapes-only and --no-shapes exclude each other"),
+        (["--submission-only", "--no-submission"], "--submission-only and --no-submission exclude each other"),
+        (["--metrics-only", "--no-metrics"], "--metrics-only and --no-metrics exclude each other"),
+        (["--eth-only", "--no-eth"], "--eth-only and --no-eth exclude each other"),
+    ],
+)
+def test_bench_rejects_flags_that_exclude_each_other(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aioultra.bench.__main__ import main
+
+    config = structlog.get_config()  # main() sets the log level of the whole process: restored after
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(flags)
+    finally:
+        structlog.configure(**config)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_bench_rejects_no_loop() -> None:

@@ -243,6 +243,10 @@ def _print_report(report: dict[str, Any]) -> None:
         )
 
 
+ONLY_SUITES = ("shapes", "submission", "metrics", "eth", "cluster", "trio")
+"""The suites with an ``--<suite>-only`` flag (at most one may be given)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m aioultra.bench``."""
     parser = argparse.ArgumentParser(prog="python -m aioultra.bench", description=__doc__)
@@ -314,34 +318,22 @@ def main(argv: list[str] | None = None) -> int:
             with open(args.json, "w") as fh:
                 json.dump({"tune": tune}, fh, indent=2)
         return 0
-    if args.shapes_only and args.no_shapes:
-        parser.error("--shapes-only and --no-shapes exclude each other")
-    if args.submission_only and (args.shapes_only or args.no_submission):
-        parser.error("--submission-only excludes --shapes-only and --no-submission")
-    if args.metrics_only and (args.shapes_only or args.submission_only or args.no_metrics):
-        parser.error("--metrics-only excludes --shapes-only, --submission-only and --no-metrics")
-    if args.eth_only and (args.shapes_only or args.submission_only or args.metrics_only or args.no_eth):
-        parser.error("--eth-only excludes the other --*-only flags and --no-eth")
-    if args.cluster_only and (args.shapes_only or args.submission_only or args.metrics_only or args.eth_only):
-        parser.error("--cluster-only excludes the other --*-only flags")
-    if args.trio_only and (
-        args.shapes_only or args.submission_only or args.metrics_only or args.eth_only or args.cluster_only
-    ):
-        parser.error("--trio-only excludes the other --*-only flags")
+    chosen = [suite for suite in ONLY_SUITES if getattr(args, f"{suite}_only")]
+    if len(chosen) > 1:
+        parser.error(f"--{chosen[-1]}-only excludes the other --*-only flags")
+    for suite in ("shapes", "submission", "metrics", "eth"):
+        if getattr(args, f"{suite}_only") and getattr(args, f"no_{suite}"):
+            parser.error(f"--{suite}-only and --no-{suite} exclude each other")
     has_trio = importlib.util.find_spec("trio") is not None
     if args.trio_only and not has_trio:
         parser.error("--trio-only needs trio: pip install 'aioultra[bench]'")
     counts = shapes.QUICK if args.quick else shapes.FULL
-    only = (
-        args.shapes_only or args.submission_only or args.metrics_only or args.eth_only or args.cluster_only
-    ) or args.trio_only
-    classic = not only
+    classic = not chosen  # no --*-only flag: the default run
     with_map = classic and not args.no_map
-    other_only = args.eth_only or args.cluster_only or args.trio_only
-    with_shapes = not args.no_shapes and not args.submission_only and not args.metrics_only and not other_only
-    with_submission = not args.no_submission and not args.shapes_only and not args.metrics_only and not other_only
-    with_metrics = not args.no_metrics and not args.shapes_only and not args.submission_only and not other_only
-    with_eth = (classic and not args.no_eth) or args.eth_only
+    with_shapes = not args.no_shapes and (classic or chosen == ["shapes"])
+    with_submission = not args.no_submission and (classic or chosen == ["submission"])
+    with_metrics = not args.no_metrics and (classic or chosen == ["metrics"])
+    with_eth = not args.no_eth and (classic or chosen == ["eth"])
     with_cluster = args.cluster or args.cluster_only
     with_trio = (classic and not args.no_trio and has_trio) or args.trio_only
     if args.plot and not with_shapes:
